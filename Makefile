@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROD_CHECK_ENV := DJANGO_SETTINGS_MODULE=glmtts_site.settings.production \
+	SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=portal.example.com
+
+.PHONY: run test install lint typecheck deploy-check pytest migrate clean
+
+install: $(STAMP)
+
+# torch first and alone: it must be the local CPU build, never a CUDA build pulled in by a dependency.
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) -m glmtts_site.stack
+
+lint: install
+	$(PY) -m ruff check .
+
+typecheck: install
+	$(PY) -m mypy .
+
+deploy-check: install
+	$(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
+pytest: install
+	$(PY) -m pytest
+
+test: install
+	$(MAKE) --no-print-directory lint typecheck deploy-check pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

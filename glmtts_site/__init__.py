@@ -1,0 +1,1 @@
+"""GLM-TTS Portal: Django project package (settings, ASGI entry point, URLs)."""

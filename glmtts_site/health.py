@@ -1,0 +1,65 @@
+"""Liveness (/health) and readiness (/ready) probes for load balancers and `make run`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from workers.heartbeat import live_workers
+
+from .redis_conn import get_redis
+
+_STARTED = time.time()
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """The web process is up. Seed-compatible shape: {"status": "healthy", ...}."""
+    return JsonResponse({"status": "healthy", "service": "glmtts-portal",
+                         "uptime_s": round(time.time() - _STARTED, 1)})
+
+
+def _check_database() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def _check_redis() -> dict[str, Any]:
+    get_redis().ping()
+    return {"ok": True}
+
+
+def _check_worker() -> dict[str, Any]:
+    workers = live_workers()
+    if not workers:
+        return {"ok": False, "message": "No worker has sent a heartbeat recently."}
+    return {"ok": True, "count": len(workers),
+            "engines": sorted({engine for w in workers for engine in w.get("engines", {})})}
+
+
+def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return check()
+    except Exception as exc:  # a probe reports failures; it never raises them
+        return {"ok": False, "message": f"{type(exc).__name__}: {exc}"}
+
+
+@never_cache
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    """200 when the database, Redis and at least one live worker answer; 503 naming what fails."""
+    checks = {"database": _run(_check_database), "redis": _run(_check_redis)}
+    # Without Redis there can be no heartbeat; say so once instead of twice.
+    checks["worker"] = _run(_check_worker) if checks["redis"]["ok"] else {
+        "ok": False, "message": "Redis is unreachable, so worker heartbeats cannot be read."}
+    failing = [name for name, result in checks.items() if not result["ok"]]
+    body = {"status": "ready" if not failing else "not_ready", "failing": failing, "checks": checks}
+    return JsonResponse(body, status=200 if not failing else 503)

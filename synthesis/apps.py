@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SynthesisConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "synthesis"
+    verbose_name = "Synthesis jobs and result cache"

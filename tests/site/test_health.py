@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from glmtts_site.redis_conn import _client_for, new_async_redis
+from workers.heartbeat import WorkerState, heartbeat_write
+
+
+def _write_heartbeat(worker_id: str = "w1") -> None:
+    async def write() -> None:
+        client = new_async_redis()
+        state = WorkerState(worker_id=worker_id, hostname="h", pid=1, device="cpu", started_at=time.time(),
+                            engines={"kokoro": "test"})
+        await heartbeat_write(client, state)
+        await client.aclose()
+
+    asyncio.run(write())
+
+
+def test_health_is_seed_compatible(client: Client) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "healthy"
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_ready_without_worker_is_503_naming_the_worker(client: Client) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["worker"]
+    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+
+
+@pytest.mark.django_db
+def test_ready_with_fresh_heartbeat_is_200(client: Client) -> None:
+    _write_heartbeat()
+    response = client.get("/ready")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["worker"]["engines"] == ["kokoro"]
+
+
+@pytest.mark.django_db
+def test_stale_heartbeat_does_not_count(client: Client, settings: SettingsWrapper) -> None:
+    _write_heartbeat()
+    settings.WORKER_HEARTBEAT_STALE_S = -1.0  # every heartbeat is now "too old"
+    assert client.get("/ready").status_code == 503
+
+
+@pytest.mark.django_db
+def test_ready_names_redis_when_it_is_down(client: Client, settings: SettingsWrapper) -> None:
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    _client_for.cache_clear()
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert set(response.json()["failing"]) == {"redis", "worker"}

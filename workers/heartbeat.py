@@ -1,0 +1,74 @@
+"""Worker heartbeats in Redis: each worker writes its state; /ready and the admin read them.
+
+Layout: `<prefix>:worker:<id>` holds the worker's JSON state with a TTL, and the sorted set
+`<prefix>:workers` maps worker id -> last-seen time, so listing needs no SCAN.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from glmtts_site.redis_conn import get_redis, redis_key
+
+WORKERS_INDEX = "workers"
+
+
+@dataclass
+class WorkerState:
+    worker_id: str
+    hostname: str
+    pid: int
+    device: str
+    started_at: float
+    engines: dict[str, str] = field(default_factory=dict)  # engine id -> version
+    current_job: str | None = None
+    gpu: dict[str, Any] | None = None
+    jobs_done: int = 0
+    last_seen: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def _ttl_s() -> int:
+    return max(2, int(settings.WORKER_HEARTBEAT_STALE_S * 2))
+
+
+async def heartbeat_write(client: aioredis.Redis, state: WorkerState) -> None:
+    state.last_seen = time.time()
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.set(redis_key("worker", state.worker_id), state.to_json(), ex=_ttl_s())
+        pipe.zadd(redis_key(WORKERS_INDEX), {state.worker_id: state.last_seen})
+        await pipe.execute()
+
+
+async def heartbeat_clear(client: aioredis.Redis, worker_id: str) -> None:
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.delete(redis_key("worker", worker_id))
+        pipe.zrem(redis_key(WORKERS_INDEX), worker_id)
+        await pipe.execute()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def live_workers(client: redis.Redis | None = None) -> list[dict[str, Any]]:
+    """States of workers seen within WORKER_HEARTBEAT_STALE_S, newest first."""
+    client = client or get_redis()
+    now = time.time()
+    index = redis_key(WORKERS_INDEX)
+    # Forget workers that stopped without clearing (SIGKILL); their state key has expired.
+    client.zremrangebyscore(index, "-inf", now - _ttl_s())
+    ids = client.zrevrangebyscore(index, "+inf", now - settings.WORKER_HEARTBEAT_STALE_S)
+    if not ids:
+        return []
+    raw_states = client.mget([redis_key("worker", _text(wid)) for wid in ids])
+    return [json.loads(raw) for raw in raw_states if raw]
