@@ -13,11 +13,12 @@ PROD_CHECK_ENV := DJANGO_SETTINGS_MODULE=glmtts_site.settings.production \
 install: $(STAMP)
 
 # torch first and alone: it must be the local CPU build, never a CUDA build pulled in by a dependency.
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	@touch $@
 
 migrate: install

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from workers.apis import GpuOffloadApi, GpuStatusApi
+
 from . import health
 
 handler400 = "glmtts_site.api_errors.json_400"
@@ -12,6 +14,7 @@ handler500 = "glmtts_site.api_errors.json_500"
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("workers.urls")),
 ]
 
 urlpatterns = [
@@ -21,5 +24,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    # Seed 001 paths, kept for its clients.
+    path("api/gpu/status", GpuStatusApi.as_view(), name="seed-gpu-status"),
+    path("api/gpu/offload", GpuOffloadApi.as_view(), name="seed-gpu-offload"),
     path("", include("frontend.urls")),
 ]

@@ -28,9 +28,10 @@ class WorkerState:
     device: str
     started_at: float
     engines: dict[str, str] = field(default_factory=dict)  # engine id -> version
+    loaded: dict[str, bool] = field(default_factory=dict)  # engine id -> resident now
+    engine_runs: int = 0
     current_job: str | None = None
     gpu: dict[str, Any] | None = None
-    jobs_done: int = 0
     last_seen: float = 0.0
 
     def to_json(self) -> str:

@@ -71,6 +71,9 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and tests write to one SQLite file: wait for a lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,6 +139,25 @@ CHANNEL_LAYERS = {
 WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 5.0)
 # /ready counts a worker alive if it wrote a heartbeat within this many seconds.
 WORKER_HEARTBEAT_STALE_S = env_float("WORKER_HEARTBEAT_STALE_S", 20.0)
+
+# --- Engines and queue ---------------------------------------------------------------------
+ENGINE_CACHE_DIR = Path(env_str("ENGINE_CACHE_DIR", str(VAR_DIR / "cache")))
+WORKER_ENGINES = env_list("WORKER_ENGINES", ["kokoro"])
+DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "kokoro")
+ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)
+# Any Kokoro ONNX model and voices file (e.g. the official v1.0 set); empty = the bundled one.
+KOKORO_MODEL_PATH = env_str("KOKORO_MODEL_PATH", "")
+KOKORO_VOICES_PATH = env_str("KOKORO_VOICES_PATH", "")
+# A pending entry idle this long belongs to a dead worker and is reclaimed by another.
+QUEUE_VISIBILITY_TIMEOUT_S = env_float("QUEUE_VISIBILITY_TIMEOUT_S", 60.0)
+QUEUE_MAX_DELIVERIES = env_int("QUEUE_MAX_DELIVERIES", 3, minimum=1)
+QUEUE_RECONCILE_INTERVAL_S = env_float("QUEUE_RECONCILE_INTERVAL_S", 30.0)
+# Only jobs older than this are reconciled, so a job committed a moment ago is not enqueued twice.
+QUEUE_RECONCILE_MIN_AGE_S = env_float("QUEUE_RECONCILE_MIN_AGE_S", 10.0)
+# On CUDA devices, engines unload after this long without a job (0 = never) and reload on demand.
+WORKER_IDLE_OFFLOAD_S = env_float("WORKER_IDLE_OFFLOAD_S", 600.0)
+JOB_EVENTS_TTL_S = env_int("JOB_EVENTS_TTL_S", 3600, minimum=60)
+JOB_EVENTS_MAXLEN = env_int("JOB_EVENTS_MAXLEN", 4000, minimum=100)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

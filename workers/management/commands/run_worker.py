@@ -1,12 +1,14 @@
-"""`python manage.py run_worker [--device cpu|cuda:N]`: the inference worker process."""
+"""`python manage.py run_worker [--engine ID ...] [--device cpu|cuda:N]`: the inference worker."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from workers.engines.registry import ENGINE_FACTORIES
 from workers.runner import WorkerRunner
 
 
@@ -20,9 +22,17 @@ class Command(BaseCommand):
     help = "Run an inference worker: resident engines, Redis queue, heartbeats."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--engine", action="append", dest="engines",
+                            help=f"Engine to load (repeatable); default {settings.WORKER_ENGINES}. "
+                                 f"Known: {', '.join(sorted(ENGINE_FACTORIES))}.")
         parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
         parser.add_argument("--worker-id", default=None, help="Defaults to host:pid:random.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        runner = WorkerRunner(device=_valid_device(options["device"]), worker_id=options["worker_id"])
+        engines = options["engines"] or list(settings.WORKER_ENGINES)
+        unknown = sorted(set(engines) - set(ENGINE_FACTORIES))
+        if unknown:
+            raise CommandError(f"Unknown engine(s) {unknown}; known: {sorted(ENGINE_FACTORIES)}")
+        runner = WorkerRunner(device=_valid_device(options["device"]), engine_ids=engines,
+                              worker_id=options["worker_id"])
         asyncio.run(runner.run())

@@ -1,0 +1,90 @@
+"""Per-job event streams in Redis: progress and audio chunks, replayable in order.
+
+The worker appends every event of a job to `<prefix>:job:<id>:events` (bounded, with a TTL);
+readers (the synthesize command, websockets, SSE) read it from any position, so a late or
+reconnecting reader misses nothing. Audio travels as PCM16 bytes in the entry's `pcm` field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from glmtts_site.redis_conn import get_redis, redis_key
+
+
+def events_key(job_id: str) -> str:
+    return redis_key("job", job_id, "events")
+
+
+def cancel_key(job_id: str) -> str:
+    return redis_key("job", job_id, "cancel")
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    entry_id: str
+    type: str
+    data: dict[str, Any]
+    pcm: bytes | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.type in ("tts.done", "tts.failed", "tts.cancelled")
+
+
+async def publish_event(client: aioredis.Redis, job_id: str, event_type: str, data: dict[str, Any],
+                        pcm: bytes | None = None) -> str:
+    fields: dict[Any, Any] = {"type": event_type, "data": json.dumps(data, separators=(",", ":"))}
+    if pcm is not None:
+        fields["pcm"] = pcm
+    key = events_key(job_id)
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.xadd(key, fields, maxlen=settings.JOB_EVENTS_MAXLEN, approximate=False)
+        pipe.expire(key, settings.JOB_EVENTS_TTL_S)
+        entry_id, _ = await pipe.execute()
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> JobEvent:
+    return JobEvent(
+        entry_id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
+        type=fields[b"type"].decode(),
+        data=json.loads(fields[b"data"]),
+        pcm=fields.get(b"pcm"),
+    )
+
+
+def read_events(job_id: str, *, after: str = "0-0", block_ms: int | None = None,
+                client: redis.Redis | None = None) -> list[JobEvent]:
+    """Events after `after` (an entry id); with block_ms, wait up to that long for new ones."""
+    client = client or get_redis()
+    reply: Any = client.xread({events_key(job_id): after}, count=500, block=block_ms)
+    if not reply:
+        return []
+    return [_decode(entry_id, fields) for entry_id, fields in reply[0][1]]
+
+
+def follow_events(job_id: str, *, timeout_s: float, client: redis.Redis | None = None) -> Iterator[JobEvent]:
+    """Every event of a job from the start until a terminal one (or the timeout)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    after = "0-0"
+    while time.monotonic() < deadline:
+        for event in read_events(job_id, after=after, block_ms=1000, client=client):
+            after = event.entry_id
+            yield event
+            if event.is_terminal:
+                return
+    raise TimeoutError(f"Job {job_id} did not finish within {timeout_s:.0f}s")
+
+
+def request_cancel(job_id: str, client: redis.Redis | None = None) -> None:
+    (client or get_redis()).set(cancel_key(job_id), "1", ex=settings.JOB_EVENTS_TTL_S)

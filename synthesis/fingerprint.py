@@ -1,0 +1,50 @@
+"""The result fingerprint: sha256 of a canonical JSON of every input that changes the output bytes.
+
+In it: engine id and version, the voice (preset name, or reference-audio sha256 + prompt text),
+the normalized text, and the engine's output-affecting parameters (sample rate, format, seed and
+sampling parameters where the engine samples, speed, language). Not in it: anything that does
+not change the bytes (KV-cache switches, user, request id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+FINGERPRINT_VERSION = 1
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        # 1 and 1.0 must give one key; 17 significant digits keep every float distinct.
+        return int(value) if value.is_integer() else float(f"{value:.17g}")
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    raise TypeError(f"Cannot fingerprint a {type(value).__name__}")
+
+
+def voice_identity(*, preset: str = "", reference_sha256: str = "", prompt_text: str = "") -> dict[str, str]:
+    if reference_sha256:
+        return {"reference_sha256": reference_sha256, "prompt_text": prompt_text.strip()}
+    return {"preset": preset}
+
+
+def compute_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[str, str], text: str,
+                        params: Mapping[str, Any], output_params: Iterable[str]) -> str:
+    payload = {
+        "v": FINGERPRINT_VERSION,
+        "engine": {"id": engine_id, "version": engine_version},
+        "voice": dict(voice),
+        "text": text,
+        "params": {name: params[name] for name in sorted(output_params) if name in params},
+    }
+    canonical = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

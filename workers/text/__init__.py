@@ -1,0 +1,1 @@
+"""Text front end shared by engines: language detection, normalization, segmentation."""

@@ -1,0 +1,44 @@
+"""From raw text to the segments an engine speaks: per-sentence language, normalized, bounded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .language import resolve_language
+from .normalize import normalize
+from .segment import sentences, split_segments
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    language: str
+
+
+def plan_segments(text: str, requested_language: str = "auto") -> list[Segment]:
+    """Sentences keep their own language when it is "auto", so mixed text is read correctly."""
+    planned: list[Segment] = []
+    for sentence in sentences(text):
+        language = resolve_language(sentence, requested_language)
+        for part in split_segments(normalize(sentence, language), language):
+            if planned and planned[-1].language == language and _too_short(planned[-1].text, part, language):
+                planned[-1] = Segment(_join(planned[-1].text, part, language), language)
+            else:
+                planned.append(Segment(part, language))
+    return planned
+
+
+def _too_short(previous: str, part: str, language: str) -> bool:
+    from .segment import MAX_CHARS, MIN_CHARS
+
+    short = min(len(previous), len(part)) < MIN_CHARS[language]
+    return short and len(previous) + len(part) + 1 <= MAX_CHARS[language]
+
+
+def _join(previous: str, part: str, language: str) -> str:
+    return previous + part if language == "zh" else f"{previous} {part}"
+
+
+def normalized_text(segments: list[Segment]) -> str:
+    """A canonical form of what will be spoken (used in the result fingerprint)."""
+    return "\n".join(f"{segment.language}:{segment.text}" for segment in segments)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("workers", apis.WorkerStatusApi.as_view(), name="api-workers"),
+    path("gpu/status", apis.GpuStatusApi.as_view(), name="api-gpu-status"),
+    path("gpu/offload", apis.GpuOffloadApi.as_view(), name="api-gpu-offload"),
+]
