@@ -20,3 +20,19 @@ class ContentSecurityPolicyMiddleware:
         if self.policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = self.policy
         return response
+
+
+class PrivateByDefaultMiddleware:
+    """JSON and pages are per-user: `private, no-store` unless a view chose a policy itself.
+
+    Only the content-addressed audio under /a/ and hashed static files are public (they set theirs).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response and not request.path.startswith((settings.STATIC_URL, "/a/")):
+            response["Cache-Control"] = "private, no-store"
+        return response

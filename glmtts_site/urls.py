@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from synthesis.audio_views import audio
 from workers.apis import GpuOffloadApi, GpuStatusApi
 
 from . import health
@@ -15,10 +16,12 @@ handler500 = "glmtts_site.api_errors.json_500"
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("workers.urls")),
+    path("", include("synthesis.urls")),
 ]
 
 urlpatterns = [
     path("health", health.health, name="health"),
+    path("a/<str:token>.<str:ext>", audio, name="audio"),
     path("ready", health.ready, name="ready"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -48,3 +48,16 @@ def compute_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[s
     }
     canonical = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def request_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[str, str], text: str,
+                        params: Mapping[str, Any]) -> str:
+    """The fingerprint of a synthesis request, the same in the web process and the worker."""
+    from workers.text.plan import normalized_text, plan_segments
+
+    from .engines_info import output_params_for
+
+    return compute_fingerprint(
+        engine_id=engine_id, engine_version=engine_version, voice=voice,
+        text=normalized_text(plan_segments(text, str(params.get("language", "auto")))),
+        params=params, output_params=output_params_for(engine_id))

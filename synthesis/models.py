@@ -53,6 +53,12 @@ class SynthesisJob(models.Model):
     voice_note = models.CharField(max_length=200, blank=True,
                                   help_text="How the voice was rendered, e.g. 'nearest preset, not cloned'.")
     cache_hit = models.BooleanField(default=False)
+    # Files of the finished result per format (storage names) and the token of its public URLs.
+    files = models.JSONField(default=dict, blank=True)
+    output_token = models.CharField(max_length=40, blank=True, db_index=True)
+    # Single-flight: an identical job already in flight; this one finishes with its result.
+    leader = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followers")
+    quota_held = models.BooleanField(default=False, help_text="Holds one of its owner's concurrent-job slots.")
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
 

@@ -14,8 +14,11 @@ from django.utils import timezone
 from glmtts_site.errors import ApiError
 from workers import queue
 
+from . import quotas, singleflight
+from .cache import CachedResult
 from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
+from .results import audio_token
 
 MAX_TEXT_CHARS = 5000
 
@@ -26,9 +29,7 @@ class ReferenceUpload:
     data: bytes
 
 
-def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_preset: str = "",
-               reference: ReferenceUpload | None = None, prompt_text: str = "", skip_whisper: bool = False,
-               params: SynthesisParams | None = None) -> SynthesisJob:
+def validate_request(*, text: str, reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> str:
     text = text.strip()
     if not text:
         raise ApiError("Text is empty.", code="empty_text", field="text")
@@ -37,20 +38,51 @@ def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_pres
     if reference is not None and skip_whisper and not prompt_text.strip():
         raise ApiError("skip_whisper needs prompt_text: without it nobody knows what the reference says.",
                        code="prompt_text_required", field="prompt_text")
+    return text
+
+
+def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_preset: str = "",
+               reference: ReferenceUpload | None = None, prompt_text: str = "", skip_whisper: bool = False,
+               params: SynthesisParams | None = None, fingerprint: str = "", quota_held: bool = False,
+               enqueue: bool = True) -> SynthesisJob:
+    """A queued job, enqueued once its row is committed (unless the caller enqueues it itself)."""
+    text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     job = SynthesisJob(owner=owner, text=text, engine_id=engine_id or settings.DEFAULT_ENGINE,
                        voice_preset=voice_preset, prompt_text=prompt_text.strip(), skip_whisper=skip_whisper,
-                       params=(params or SynthesisParams()).to_dict())
+                       params=(params or SynthesisParams()).to_dict(), fingerprint=fingerprint,
+                       quota_held=quota_held)
     with transaction.atomic():
         if reference is not None:
             job.reference_audio.save(f"{job.id}.bin", ContentFile(reference.data), save=False)
         job.save()
-        # Enqueue only once the row is visible to workers.
-        transaction.on_commit(lambda: queue.enqueue(str(job.id)))
+        if enqueue:  # only once the row is visible to workers
+            transaction.on_commit(lambda: queue.enqueue(str(job.id)))
     return job
 
 
+def job_create_cached(*, owner: User | None, text: str, engine_id: str, voice_preset: str, prompt_text: str,
+                      params: SynthesisParams, result: CachedResult) -> SynthesisJob:
+    """A job answered from the cache: done at once, no worker involved."""
+    now = timezone.now()
+    job = SynthesisJob(owner=owner, text=text.strip(), engine_id=engine_id, voice_preset=voice_preset,
+                       prompt_text=prompt_text, params=params.to_dict(), fingerprint=result.fingerprint,
+                       status=JobStatus.DONE, cache_hit=True, started_at=now, finished_at=now, queue_wait_s=0.0,
+                       total_s=0.0)
+    _apply_result(job, result)
+    job.save()
+    return job
+
+
+def _apply_result(job: SynthesisJob, result: CachedResult) -> None:
+    fmt = str(job.params.get("format", "wav"))
+    job.files, job.output_token = dict(result.files), audio_token(result.fingerprint)
+    job.output.name = result.files.get(fmt, next(iter(result.files.values())))
+    job.audio_duration_s, job.sample_rate, job.engine_version = result.duration_s, result.sample_rate, \
+        result.engine_version
+
+
 def job_mark_running(*, job_id: str, worker_id: str) -> SynthesisJob | None:
-    """Claim the row for a run; None when the job is already final (nothing to do)."""
+    """Claim the row for a run; returns it as is when final (nothing to do)."""
     now = timezone.now()
     with transaction.atomic():
         job = SynthesisJob.objects.select_for_update().filter(pk=job_id).first()
@@ -64,29 +96,68 @@ def job_mark_running(*, job_id: str, worker_id: str) -> SynthesisJob | None:
     return job
 
 
-def job_mark_done(*, job: SynthesisJob, output_name: str, output_sha256: str, duration_s: float,
-                  sample_rate: int, first_chunk_s: float | None, total_s: float) -> SynthesisJob:
-    job.status, job.output.name, job.output_sha256 = JobStatus.DONE, output_name, output_sha256
-    job.audio_duration_s, job.sample_rate = duration_s, sample_rate
-    job.first_chunk_s, job.total_s = first_chunk_s, total_s
-    job.rtf = total_s / duration_s if duration_s else None
+def job_mark_done(*, job: SynthesisJob, result: CachedResult, first_chunk_s: float | None,
+                  total_s: float) -> SynthesisJob:
+    _apply_result(job, result)
+    job.status, job.first_chunk_s, job.total_s = JobStatus.DONE, first_chunk_s, total_s
+    job.rtf = total_s / result.duration_s if result.duration_s else None
     job.finished_at = timezone.now()
     job.error_code = job.error_message = ""
     job.save()
+    _job_ended(job)
+    for follower in job.followers.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+        _apply_result(follower, result)
+        follower.status, follower.finished_at = JobStatus.DONE, timezone.now()
+        follower.total_s = (follower.finished_at - follower.created_at).total_seconds()
+        follower.save()
+        _job_ended(follower)
     return job
 
 
 def job_mark_failed(*, job_id: str, code: str, message: str) -> None:
-    SynthesisJob.objects.filter(pk=job_id).exclude(status__in=[JobStatus.DONE, JobStatus.CANCELLED]).update(
+    ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.FAILED, error_code=code, error_message=message[:2000], finished_at=timezone.now())
+    if ended:
+        job = SynthesisJob.objects.get(pk=job_id)
+        _job_ended(job)
+        for follower in job.followers.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+            job_mark_failed(job_id=str(follower.pk), code=code, message=message)
 
 
-def job_mark_cancelled(*, job_id: str) -> None:
-    SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+def job_mark_cancelled(*, job_id: str) -> bool:
+    ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now())
+    if ended:
+        job = SynthesisJob.objects.get(pk=job_id)
+        _job_ended(job, refund=True)
+        _promote_a_follower(job)
+    return bool(ended)
+
+
+def _promote_a_follower(job: SynthesisJob) -> None:
+    """A cancelled leader's followers still want the audio: the oldest takes over and runs."""
+    waiting = list(job.followers.filter(status=JobStatus.QUEUED).order_by("created_at"))
+    if not waiting:
+        return
+    heir, others = waiting[0], waiting[1:]
+    SynthesisJob.objects.filter(pk=heir.pk).update(leader=None)
+    SynthesisJob.objects.filter(pk__in=[o.pk for o in others]).update(leader=heir)
+    singleflight.claim_or_leader(heir.fingerprint, str(heir.pk))
+    transaction.on_commit(lambda: queue.enqueue(str(heir.pk)))
 
 
 def job_mark_requeued(*, job_id: str, reason: str) -> None:
     """Back to queued after a handed-back or crashed run; the row keeps why."""
     SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.QUEUED, worker_id="", error_message=reason[:2000])
+
+
+def _job_ended(job: SynthesisJob, *, refund: bool = False) -> None:
+    """Give back what a running job held: its single-flight key, its quota slot (and characters)."""
+    if job.leader_id is None and job.fingerprint:
+        singleflight.release(job.fingerprint, str(job.pk))
+    if job.owner_id is not None and job.quota_held:
+        SynthesisJob.objects.filter(pk=job.pk).update(quota_held=False)
+        quotas.release_job_slot(job.owner_id)
+        if refund:
+            quotas.refund_characters(job.owner_id, len(job.text))

@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
+from tests.support.processes import Workers
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -114,3 +115,11 @@ def media_tmp(settings: SettingsWrapper, tmp_path: Path) -> Path:
     media.mkdir()
     settings.MEDIA_ROOT = media
     return media
+
+
+@pytest.fixture
+def workers(tmp_path: Path, redis_isolated: redis.Redis) -> Iterator[Workers]:
+    """Start real worker processes with `workers.start(name)`; all are killed after the test."""
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop_all()

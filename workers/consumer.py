@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 def _stale_unfinished_job_ids(older_than_s: float, limit: int = 200) -> list[str]:
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    rows = SynthesisJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff)
+    # Followers have no entry on purpose: their leader's result finishes them.
+    rows = SynthesisJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff,
+                                       leader__isnull=True)
     return [str(pk) for pk in rows.order_by("created_at").values_list("pk", flat=True)[:limit]]
 
 

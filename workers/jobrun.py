@@ -17,15 +17,16 @@ from typing import Any
 import numpy as np
 
 from synthesis import services, storage
-from synthesis.fingerprint import compute_fingerprint, voice_identity
+from synthesis.fingerprint import request_fingerprint, voice_identity
 from synthesis.models import SynthesisJob
 from synthesis.params import SynthesisParams
+from synthesis.results import result_store
+from synthesis.selectors import audio_urls
 from synthesis.validation import AudioRejected, validate_audio
 from workers.text.language import resolve_language
-from workers.text.plan import normalized_text, plan_segments
 
 from .asr import Transcriber
-from .audio import decode_audio, encode_wav, sha256_hex, to_pcm16
+from .audio import decode_audio, sha256_hex, to_pcm16
 from .engines.base import AudioChunk, Engine, EngineError, Progress, ReferenceClip, VoicePrompt
 from .voice_cache import VoicePromptCache
 
@@ -85,8 +86,9 @@ class JobExecutor:
 
     def _prepare(self, job: SynthesisJob, engine: Engine) -> tuple[VoicePrompt, dict[str, str]]:
         reference = self._reference(job)
+        # The identity uses the prompt text as submitted, so the web process computes the same key.
         identity = voice_identity(preset=job.voice_preset, reference_sha256=reference.sha256 if reference else "",
-                                  prompt_text=reference.prompt_text if reference else "")
+                                  prompt_text=job.prompt_text)
         voice = self.voices.get_or_prepare(engine, identity, lambda: engine.prepare_voice(
             preset=job.voice_preset or None, reference=reference))
         if job.voice_note != voice.label:
@@ -101,13 +103,11 @@ class JobExecutor:
         params = SynthesisParams.from_dict(job.params)
         voice, identity = self._prepare(job, engine)
         language = resolve_language(job.text, params.language)
-        fingerprint = compute_fingerprint(
-            engine_id=engine.engine_id, engine_version=engine.version, voice=identity,
-            text=normalized_text(plan_segments(job.text, params.language)), params=params.to_dict(),
-            output_params=getattr(engine, "output_params", params.to_dict().keys()))
+        fingerprint = request_fingerprint(engine_id=engine.engine_id, engine_version=engine.version,
+                                          voice=identity, text=job.text, params=params.to_dict())
         job.fingerprint, job.engine_version = fingerprint, engine.version
         job.save(update_fields=["fingerprint", "engine_version"])
-        existing = storage.output_name(fingerprint, "wav")
+        existing = storage.output_name(fingerprint, params.format)
         if storage.output_exists(existing):  # an earlier attempt stored it, then died: finish, don't redo
             return self._finish_from_storage(job, existing, started, emit)
         chunks: list[np.ndarray] = []
@@ -136,28 +136,29 @@ class JobExecutor:
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         duration = validate_audio(audio, params.sample_rate, text=job.text, speed=params.speed,
                                   language=language)
-        data = encode_wav(audio, params.sample_rate)
-        name = storage.store_output(fingerprint, "wav", data)
-        services.job_mark_done(job=job, output_name=name, output_sha256=sha256_hex(data), duration_s=duration,
-                               sample_rate=params.sample_rate, first_chunk_s=first_chunk_s,
+        result = result_store(fingerprint=fingerprint, samples=audio, sample_rate=params.sample_rate,
+                              fmt=params.format, engine_id=engine.engine_id, engine_version=engine.version,
+                              voice_key=voice.key)
+        assert abs(result.duration_s - duration) < 1e-6
+        services.job_mark_done(job=job, result=result, first_chunk_s=first_chunk_s,
                                total_s=time.monotonic() - started)
         emit("tts.done", self._done_payload(job), None)
         return Outcome("done")
 
     def _finish_from_storage(self, job: SynthesisJob, name: str, started: float, emit: Emit) -> Outcome:
-        data = storage.read_output(name)
-        samples, rate = decode_audio(data)
+        params = SynthesisParams.from_dict(job.params)
+        samples, rate = decode_audio(storage.read_output(name))
         emit("tts.chunk", {"seq": 0, "sample_rate": rate, "samples": len(samples),
                            "duration": round(len(samples) / rate, 4)}, to_pcm16(samples))
-        services.job_mark_done(job=job, output_name=name, output_sha256=sha256_hex(data),
-                               duration_s=len(samples) / rate, sample_rate=rate, first_chunk_s=None,
-                               total_s=time.monotonic() - started)
+        result = result_store(fingerprint=job.fingerprint, samples=samples, sample_rate=rate, fmt=params.format,
+                              engine_id=job.engine_id, engine_version=job.engine_version, voice_key="stored")
+        services.job_mark_done(job=job, result=result, first_chunk_s=None, total_s=time.monotonic() - started)
         emit("tts.done", self._done_payload(job), None)
         return Outcome("done", "from stored output")
 
     @staticmethod
     def _done_payload(job: SynthesisJob) -> dict[str, Any]:
         return {"duration": job.audio_duration_s, "sample_rate": job.sample_rate, "cache_hit": job.cache_hit,
-                "output": job.output.name, "voice": job.voice_note,
+                "audio_urls": audio_urls(job), "voice": job.voice_note,
                 "timings": {"queue_wait_s": job.queue_wait_s, "first_chunk_s": job.first_chunk_s,
                             "total_s": job.total_s, "rtf": job.rtf}}

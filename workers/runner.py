@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from glmtts_site.redis_conn import new_async_redis
+from synthesis.engines_info import engines_key
 
 from .asr import Transcriber, bundled_whisper_dir
 from .consumer import JobConsumer
@@ -150,6 +151,8 @@ class WorkerRunner:
         heartbeat = asyncio.create_task(self._heartbeat_loop(client))
         try:
             self.engines = await asyncio.to_thread(load_engines, self.engine_ids, self.device)
+            if self.engines:  # the web process keys its cache lookups with these versions
+                await client.hset(engines_key(), mapping={e.engine_id: e.version for e in self.engines.values()})
             transcriber = Transcriber(model_dir=bundled_whisper_dir(Path(settings.ENGINE_CACHE_DIR)),
                                       threads=settings.ENGINE_THREADS)
             executor = JobExecutor(engines=self.engines, transcriber=transcriber,

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "glmtts_site.middleware.ContentSecurityPolicyMiddleware",
+    "glmtts_site.middleware.PrivateByDefaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,6 +159,13 @@ QUEUE_RECONCILE_MIN_AGE_S = env_float("QUEUE_RECONCILE_MIN_AGE_S", 10.0)
 WORKER_IDLE_OFFLOAD_S = env_float("WORKER_IDLE_OFFLOAD_S", 600.0)
 JOB_EVENTS_TTL_S = env_int("JOB_EVENTS_TTL_S", 3600, minimum=60)
 JOB_EVENTS_MAXLEN = env_int("JOB_EVENTS_MAXLEN", 4000, minimum=100)
+
+# --- Result cache and quotas --------------------------------------------------------------
+CACHE_TTL_S = env_int("CACHE_TTL_S", 86400, minimum=1)
+QUOTA_CHARS_PER_DAY = env_int("QUOTA_CHARS_PER_DAY", 100_000, minimum=1)
+QUOTA_CONCURRENT_JOBS = env_int("QUOTA_CONCURRENT_JOBS", 4, minimum=1)
+# Audio URL tokens are HMAC(AUDIO_URL_KEY or SECRET_KEY, fingerprint): stable and unguessable.
+AUDIO_URL_KEY = env_str("AUDIO_URL_KEY", "")
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

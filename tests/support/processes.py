@@ -52,3 +52,34 @@ def wait_for(predicate: Callable[[], bool], *, timeout_s: float, what: str) -> N
             return
         time.sleep(0.1)
     raise AssertionError(f"Timed out after {timeout_s}s waiting for {what}")
+
+
+FAST_QUEUE = {"QUEUE_VISIBILITY_TIMEOUT_S": "2", "QUEUE_RECONCILE_INTERVAL_S": "0.5",
+              "QUEUE_RECONCILE_MIN_AGE_S": "0.5", "QUEUE_MAX_DELIVERIES": "3"}
+
+
+class Workers:
+    """Worker subprocesses of one test; killed at the end whatever happens."""
+
+    def __init__(self, log_dir: Path, **extra_env: str) -> None:
+        self.log_dir, self.extra_env = log_dir, extra_env
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        proc = start_manage("run_worker", "--worker-id", name, log_path=self.log_dir / f"{name}.log",
+                            **{**FAST_QUEUE, **self.extra_env})
+        self.procs[name] = proc
+        wait_for(lambda: self.log(name).count("ready on cpu") == 1 or proc.poll() is not None,
+                 timeout_s=120, what=f"worker {name} to load its engines")
+        assert proc.poll() is None, self.log(name)
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from django.core.management import call_command
 from synthesis.events import events_key, read_events
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.services import job_create
-from tests.support.processes import start_manage, wait_for
+from tests.support.processes import Workers, wait_for
 from workers import queue
 from workers.control import send_offload
 from workers.heartbeat import live_workers
@@ -29,39 +27,6 @@ LONG_TEXT = " ".join([
     "Then a fifth arrives with a small surprise.", "The sixth sentence brings the story home.",
     "And the seventh one finally closes it.",
 ])
-FAST_QUEUE = {"QUEUE_VISIBILITY_TIMEOUT_S": "2", "QUEUE_RECONCILE_INTERVAL_S": "0.5",
-              "QUEUE_RECONCILE_MIN_AGE_S": "0.5", "QUEUE_MAX_DELIVERIES": "3"}
-
-
-class Workers:
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str) -> subprocess.Popen[bytes]:
-        proc = start_manage("run_worker", "--worker-id", name, log_path=self.log_dir / f"{name}.log", **FAST_QUEUE)
-        self.procs[name] = proc
-        wait_for(lambda: self.log(name).count("ready on cpu") == 1 or proc.poll() is not None,
-                 timeout_s=120, what=f"worker {name} to load its engines")
-        assert proc.poll() is None, self.log(name)
-        return proc
-
-    def log(self, name: str) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-@pytest.fixture
-def workers(tmp_path: Path, redis_isolated: redis.Redis) -> Iterator[Workers]:
-    pool = Workers(tmp_path)
-    yield pool
-    pool.stop_all()
 
 
 def _status(job: SynthesisJob) -> str:

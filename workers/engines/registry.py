@@ -19,6 +19,15 @@ def _kokoro() -> Engine:
 ENGINE_FACTORIES: dict[str, Callable[[], Engine]] = {"kokoro": _kokoro}
 
 
+def engine_class(engine_id: str) -> type:
+    """The engine's class, for its static facts (output_params), without loading any model."""
+    if engine_id == "kokoro":
+        from .kokoro import KokoroEngine
+
+        return KokoroEngine
+    raise ValueError(f"Unknown engine {engine_id!r}")
+
+
 def build_engine(engine_id: str) -> Engine:
     try:
         factory = ENGINE_FACTORIES[engine_id]

@@ -1,0 +1,125 @@
+"""Default engine (Kokoro) benchmark: RTF, first-chunk time and peak RSS per text, and the cost of
+the worker path (queue + separate process) against calling the engine directly, in one run.
+
+    .venv/bin/python bench/engine_default.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ROOT, cleanup_redis, device_line, setup_django, table
+
+TEXTS = {
+    ("en", "short"): "Hello, and welcome to the portal.",
+    ("en", "medium"): ("The weather is lovely today, so we will walk to the park. Please send the report to my "
+                       "office before noon. She opened the window and listened to the birds singing."),
+    ("en", "long"): " ".join(["Reading a good book is the best way to spend a quiet evening at home, "
+                              "far from the noise of the city and the glow of every screen."] * 12),
+    ("zh", "short"): "你好，欢迎使用语音合成平台。",
+    ("zh", "medium"): ("今天天气很好，我们一起去公园散步吧。请在中午之前把报告发到我的办公室。"
+                       "她打开窗户，听见鸟儿在唱歌。"),
+    ("zh", "long"): "读一本好书是度过安静夜晚的最好方式，远离城市的喧嚣和屏幕的光芒。" * 10,
+}
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def direct_run(engine: object, text: str) -> tuple[float, float, float]:
+    """(first chunk s, total s, audio s) calling the engine in this process."""
+    from synthesis.params import SynthesisParams
+    from workers.engines.base import AudioChunk
+
+    voice = engine.prepare_voice(preset=None, reference=None)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    first, audio_s = 0.0, 0.0
+    for event in engine.synthesize(text=text, voice=voice, params=SynthesisParams(),  # type: ignore[attr-defined]
+                                   cancel=threading.Event()):
+        if isinstance(event, AudioChunk):
+            first = first or time.perf_counter() - started
+            audio_s += event.duration_s
+    return first, time.perf_counter() - started, audio_s
+
+
+def worker_run(text: str) -> tuple[float, float]:
+    """(first chunk s, total s) as a client sees it: submit, queue, worker process, event stream."""
+    from synthesis.events import follow_events
+    from synthesis.services import job_create
+
+    started = time.perf_counter()
+    job = job_create(owner=None, text=text)
+    first = 0.0
+    for event in follow_events(str(job.id), timeout_s=600):
+        if event.type == "tts.chunk" and not first:
+            first = time.perf_counter() - started
+        if event.type == "tts.failed":
+            raise RuntimeError(event.data)
+    return first, time.perf_counter() - started
+
+
+def start_worker(var_dir: Path) -> subprocess.Popen[bytes]:
+    import os
+
+    log = (var_dir / "worker.log").open("wb")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_worker"], cwd=ROOT,
+                            env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    from workers.heartbeat import live_workers
+
+    deadline = time.time() + 180
+    while time.time() < deadline and not any(w.get("loaded", {}).get("kokoro") for w in live_workers()):
+        time.sleep(0.5)
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    var_dir = setup_django("engine")
+    from django.conf import settings
+
+    from workers.engines.kokoro import KokoroEngine
+
+    load_started = time.perf_counter()
+    engine = KokoroEngine(threads=settings.ENGINE_THREADS)
+    engine.load("cpu")
+    load_s = time.perf_counter() - load_started
+    direct_run(engine, "Warm up.")
+    direct: dict[tuple[str, str], tuple[float, float, float, float]] = {}
+    for key, text in TEXTS.items():
+        runs = [direct_run(engine, text) for _ in range(args.repeat)]
+        first, total = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+        direct[key] = (first, total, runs[0][2], rss_mib())
+    engine.unload()  # the worker process gets the cores to itself from here on
+    worker = start_worker(var_dir)
+    try:
+        worker_run("Warm up.")
+        through_worker = {key: [worker_run(text) for _ in range(args.repeat)] for key, text in TEXTS.items()}
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        cleanup_redis()
+    rows = []
+    for key, text in TEXTS.items():
+        first, total, audio_s, rss = direct[key]
+        w_first = statistics.median(r[0] for r in through_worker[key])
+        w_total = statistics.median(r[1] for r in through_worker[key])
+        rows.append([key[0], key[1], str(len(text)), f"{audio_s:.1f}", f"{total / audio_s:.2f}", f"{first:.2f}",
+                     f"{w_first:.2f}", f"{w_total / total:.2f}x", f"{rss:.0f}"])
+    print(f"Device: {device_line()}; engine {engine.version}; load {load_s:.1f}s; median of {args.repeat}")
+    print(table(["lang", "text", "chars", "audio s", "RTF", "first chunk s", "first chunk via worker s",
+                 "worker/direct total", "peak RSS MiB"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Synthesis REST API: submit, list, get, cancel, delete. One view class per operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import authenticated_user
+
+from . import selectors
+from .jobs_control import job_cancel, job_delete
+from .models import JobStatus, SynthesisJob
+from .serializers import JobOutputSerializer, SynthesisInputSerializer, params_from
+from .services import ReferenceUpload
+from .submit import synthesis_submit
+
+
+def reference_from(data: dict[str, Any]) -> ReferenceUpload | None:
+    upload = data.get("reference_audio")
+    return ReferenceUpload(name=upload.name, data=upload.read()) if upload else None
+
+
+def submit_from_validated(request: Request, data: dict[str, Any]) -> SynthesisJob:
+    return synthesis_submit(owner=authenticated_user(request), text=data["text"], params=params_from(data),
+                            engine_id=data.get("engine", ""), voice_preset=data.get("voice", ""),
+                            reference=reference_from(data), prompt_text=data.get("prompt_text", ""),
+                            skip_whisper=data.get("skip_whisper", False)).job
+
+
+class SynthesisCreateApi(APIView):
+    @extend_schema(request={"application/json": SynthesisInputSerializer,
+                            "multipart/form-data": SynthesisInputSerializer},
+                   responses={200: JobOutputSerializer, 202: JobOutputSerializer},
+                   summary="Submit a synthesis: 200 with audio URLs on a cache hit, else 202 with the job")
+    def post(self, request: Request) -> Response:
+        data = SynthesisInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = submit_from_validated(request, data.validated_data)
+        code = status.HTTP_200_OK if job.cache_hit else status.HTTP_202_ACCEPTED
+        return Response(JobOutputSerializer(job).data, status=code)
+
+
+class SynthesisListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=JobStatus.choices, required=False)
+        engine = serializers.CharField(required=False)
+        cache_hit = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    @extend_schema(parameters=[FilterSerializer, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                   responses=JobOutputSerializer(many=True), summary="My syntheses, newest first")
+    def get(self, request: Request) -> Response:
+        filters = SynthesisListApi.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        jobs = selectors.job_list_for(user=authenticated_user(request), filters={
+            "status": wanted.get("status"), "engine_id": wanted.get("engine"), "cache_hit": wanted.get("cache_hit")})
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
+
+
+class SynthesisCollectionApi(SynthesisListApi, SynthesisCreateApi):
+    """GET lists, POST submits: two operations on the collection URL."""
+
+
+def _own_job(request: Request, job_id: str) -> SynthesisJob:
+    try:
+        return selectors.job_get_for(user=authenticated_user(request), job_id=job_id)
+    except SynthesisJob.DoesNotExist:
+        raise NotFound("No such synthesis.") from None
+
+
+class SynthesisDetailApi(APIView):
+    @extend_schema(responses=JobOutputSerializer, summary="One synthesis")
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobOutputSerializer(_own_job(request, job_id)).data)
+
+
+class SynthesisDeleteApi(APIView):
+    @extend_schema(responses={204: None}, summary="Delete a synthesis (cancels it first if it is running)")
+    def delete(self, request: Request, job_id: str) -> Response:
+        job_delete(job=_own_job(request, job_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SynthesisItemApi(SynthesisDetailApi, SynthesisDeleteApi):
+    """GET reads, DELETE deletes: two operations on the item URL."""
+
+
+class SynthesisCancelApi(APIView):
+    @extend_schema(request=None, responses={202: JobOutputSerializer}, summary="Cancel a queued or running synthesis")
+    def post(self, request: Request, job_id: str) -> Response:
+        job = job_cancel(job=_own_job(request, job_id))
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,25 @@
+"""Cancel and delete, for owners (API, websocket) and staff (admin)."""
+
+from __future__ import annotations
+
+from .events import request_cancel
+from .models import JobStatus, SynthesisJob
+from .services import job_mark_cancelled
+
+
+def job_cancel(*, job: SynthesisJob) -> SynthesisJob:
+    """Queued jobs end at once; a running one stops at the worker's next chunk boundary."""
+    if job.status == JobStatus.QUEUED:
+        job_mark_cancelled(job_id=str(job.pk))
+    elif job.status == JobStatus.RUNNING:
+        request_cancel(str(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def job_delete(*, job: SynthesisJob) -> None:
+    """The row goes; stored audio stays (content-addressed files are shared by identical jobs)."""
+    if not job.is_final:
+        job_cancel(job=job)
+        job_mark_cancelled(job_id=str(job.pk))
+    job.delete()

@@ -1,0 +1,95 @@
+"""Submitting a synthesis: validate, look in the cache, take quota, single-flight, enqueue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from redis.exceptions import RedisError
+
+from glmtts_site.errors import ApiError
+from glmtts_site.redis_conn import get_redis
+from workers import queue
+from workers.audio import sha256_hex
+from workers.engines.registry import ENGINE_FACTORIES
+
+from . import quotas, singleflight
+from .cache import cache_get
+from .engines_info import announced_versions
+from .fingerprint import request_fingerprint, voice_identity
+from .models import SynthesisJob
+from .params import SynthesisParams
+from .services import ReferenceUpload, job_create, job_create_cached, validate_request
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job: SynthesisJob
+
+    @property
+    def cache_hit(self) -> bool:
+        return self.job.cache_hit
+
+
+def _fingerprint(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str,
+                 text: str, params: SynthesisParams) -> str:
+    """The request's key, or "" while no worker has announced this engine's version yet."""
+    version = announced_versions().get(engine_id)
+    if not version:
+        return ""
+    identity = voice_identity(preset=voice_preset, reference_sha256=sha256_hex(reference.data) if reference else "",
+                              prompt_text=prompt_text.strip())
+    return request_fingerprint(engine_id=engine_id, engine_version=version, voice=identity, text=text,
+                               params=params.to_dict())
+
+
+def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
+    if not fingerprint:
+        return None
+    leader = singleflight.claim_or_leader(fingerprint, job_id)
+    if leader is None or SynthesisJob.objects.filter(pk=leader, status__in=["queued", "running"]).exists():
+        return leader
+    singleflight.release(fingerprint, leader)  # a stale key of a finished job: take over
+    return singleflight.claim_or_leader(fingerprint, job_id)
+
+
+def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
+                     voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
+                     skip_whisper: bool = False) -> Submitted:
+    text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
+    engine_id = engine_id or settings.DEFAULT_ENGINE
+    if engine_id not in ENGINE_FACTORIES:
+        raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
+    try:
+        get_redis().ping()
+    except RedisError as exc:
+        raise ServiceUnavailable("The queue is unavailable right now; please retry shortly.") from exc
+    fingerprint = _fingerprint(engine_id, voice_preset, reference, prompt_text, text, params)
+    hit = cache_get(fingerprint) if fingerprint else None
+    if hit is not None:  # cache hits are free: no quota, no worker
+        return Submitted(job_create_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
+                                           prompt_text=prompt_text, params=params, result=hit))
+    quotas.take_characters(owner.pk, len(text))
+    try:
+        quotas.take_job_slot(owner.pk)
+    except ApiError:
+        quotas.refund_characters(owner.pk, len(text))
+        raise
+    # The row is committed before the single-flight key is taken, so a follower's leader always exists.
+    job = job_create(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
+                     prompt_text=prompt_text, skip_whisper=skip_whisper, params=params, fingerprint=fingerprint,
+                     quota_held=True, enqueue=False)
+    leader = _follow_or_lead(fingerprint, str(job.pk))
+    if leader is not None:
+        SynthesisJob.objects.filter(pk=job.pk).update(leader_id=leader)
+        job.leader_id = leader
+    else:
+        transaction.on_commit(lambda: queue.enqueue(str(job.pk)))
+    return Submitted(job)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("syntheses", apis.SynthesisCollectionApi.as_view(), name="api-syntheses"),
+    path("syntheses/<uuid:job_id>", apis.SynthesisItemApi.as_view(), name="api-synthesis-detail"),
+    path("syntheses/<uuid:job_id>/cancel", apis.SynthesisCancelApi.as_view(), name="api-synthesis-cancel"),
+]
