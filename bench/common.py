@@ -18,7 +18,7 @@ def setup_django(tag: str) -> Path:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "glmtts_site.settings.dev")
     os.environ["VAR_DIR"] = str(var_dir)
     os.environ["ENGINE_CACHE_DIR"] = os.environ.get("ENGINE_CACHE_DIR", str(ROOT / "var" / "cache"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'bench.sqlite3'}")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ["REDIS_KEY_PREFIX"] = f"bench:{tag}:{uuid.uuid4().hex[:8]}"
     os.environ["LOG_LEVEL"] = "WARNING"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from synthesis.consumers import JobStreamConsumer, SynthesizeConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/jobs/<uuid:job_id>/", JobStreamConsumer.as_asgi()),
+    path("ws/synthesize/", SynthesizeConsumer.as_asgi()),
+]

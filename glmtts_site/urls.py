@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from synthesis import compat_views, openai_views
 from synthesis.audio_views import audio
 from workers.apis import GpuOffloadApi, GpuStatusApi
 
@@ -28,7 +29,12 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     # Seed 001 paths, kept for its clients.
+    path("api/tts", compat_views.tts, name="seed-tts"),
     path("api/gpu/status", GpuStatusApi.as_view(), name="seed-gpu-status"),
     path("api/gpu/offload", GpuOffloadApi.as_view(), name="seed-gpu-offload"),
+    # OpenAI-compatible speech API (base_url=<site>/v1).
+    path("v1/audio/speech", openai_views.speech, name="openai-speech"),
+    path("v1/audio/voices", openai_views.voices, name="openai-voices"),
+    path("v1/models", openai_views.models, name="openai-models"),
     path("", include("frontend.urls")),
 ]

@@ -34,3 +34,13 @@ def encode(samples: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     else:
         raise ValueError(f"Unsupported format {fmt!r}")
     return buffer.getvalue()
+
+
+def wav_stream_header(sample_rate: int) -> bytes:
+    """A PCM16 mono WAV header with unknown length, for audio sent while it is being made."""
+    import struct
+
+    unknown = 0xFFFFFFFF
+    return (b"RIFF" + struct.pack("<I", unknown) + b"WAVE" + b"fmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16) +
+            b"data" + struct.pack("<I", unknown))

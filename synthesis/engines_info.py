@@ -3,8 +3,6 @@ announced in Redis, and which parameters change each engine's output."""
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
-
 from glmtts_site.redis_conn import get_redis, redis_key
 
 from .params import SynthesisParams
@@ -17,11 +15,8 @@ def engines_key() -> str:
 
 
 def announced_versions() -> dict[str, str]:
-    """engine id -> version as last loaded by a worker; empty if Redis cannot say."""
-    try:
-        raw: dict[bytes, bytes] = get_redis().hgetall(engines_key())  # type: ignore[assignment]
-    except RedisError:
-        return {}
+    """engine id -> version as last loaded by a worker. Raises RedisError when Redis is down."""
+    raw: dict[bytes, bytes] = get_redis().hgetall(engines_key())  # type: ignore[assignment]
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 

@@ -52,7 +52,7 @@ async def publish_event(client: aioredis.Redis, job_id: str, event_type: str, da
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
-def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> JobEvent:
+def decode_event(entry_id: bytes | str, fields: dict[bytes, bytes]) -> JobEvent:
     return JobEvent(
         entry_id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
         type=fields[b"type"].decode(),
@@ -68,7 +68,7 @@ def read_events(job_id: str, *, after: str = "0-0", block_ms: int | None = None,
     reply: Any = client.xread({events_key(job_id): after}, count=500, block=block_ms)
     if not reply:
         return []
-    return [_decode(entry_id, fields) for entry_id, fields in reply[0][1]]
+    return [decode_event(entry_id, fields) for entry_id, fields in reply[0][1]]
 
 
 def follow_events(job_id: str, *, timeout_s: float, client: redis.Redis | None = None) -> Iterator[JobEvent]:
@@ -88,3 +88,19 @@ def follow_events(job_id: str, *, timeout_s: float, client: redis.Redis | None =
 
 def request_cancel(job_id: str, client: redis.Redis | None = None) -> None:
     (client or get_redis()).set(cancel_key(job_id), "1", ex=settings.JOB_EVENTS_TTL_S)
+
+
+def publish_event_sync(job_id: str, event_type: str, data: dict[str, Any]) -> None:
+    """For the web process (no event loop of its own): store the event and announce it."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    client = get_redis()
+    key = events_key(job_id)
+    entry_id = client.xadd(key, {"type": event_type, "data": json.dumps(data)}, maxlen=settings.JOB_EVENTS_MAXLEN)
+    client.expire(key, settings.JOB_EVENTS_TTL_S)
+    layer = get_channel_layer()
+    if layer is not None:
+        from .ws_protocol import job_group
+
+        async_to_sync(layer.group_send)(job_group(job_id), {"type": "job.event", "entry": str(entry_id)})

@@ -52,21 +52,32 @@ def params_from(data: dict[str, Any]) -> SynthesisParams:
         use_prompt_cache=data.get("use_prompt_cache", True))
 
 
-class JobOutputSerializer(serializers.ModelSerializer):
+class JobOutputSerializer(serializers.Serializer):
+    """Explicit fields (not a ModelSerializer): cache hits are hot, and model introspection per
+    response cost more than the rest of the hit path."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    text = serializers.CharField()
     engine = serializers.CharField(source="engine_id")
+    engine_version = serializers.CharField()
     voice = serializers.CharField(source="voice_preset")
+    voice_note = serializers.CharField()
+    params = serializers.DictField()
+    cache_hit = serializers.BooleanField()
+    follows = serializers.UUIDField(source="leader_id", allow_null=True)
+    attempts = serializers.IntegerField()
     audio_urls = serializers.SerializerMethodField()
+    audio_duration_s = serializers.FloatField(allow_null=True)
+    sample_rate = serializers.IntegerField(allow_null=True)
+    transcript = serializers.CharField()
     timings = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
     status_url = serializers.SerializerMethodField()
     websocket_url = serializers.SerializerMethodField()
-    follows = serializers.UUIDField(source="leader_id", allow_null=True)
-
-    class Meta:
-        model = SynthesisJob
-        fields = ["id", "status", "text", "engine", "engine_version", "voice", "voice_note", "params", "cache_hit",
-                  "follows", "attempts", "audio_urls", "audio_duration_s", "sample_rate", "transcript", "timings",
-                  "error", "created_at", "started_at", "finished_at", "status_url", "websocket_url"]
 
     def get_audio_urls(self, job: SynthesisJob) -> dict[str, str]:
         return audio_urls(job)

@@ -10,7 +10,6 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError
-from glmtts_site.redis_conn import get_redis
 from workers import queue
 from workers.audio import sha256_hex
 from workers.engines.registry import ENGINE_FACTORIES
@@ -38,7 +37,7 @@ class Submitted:
         return self.job.cache_hit
 
 
-def _fingerprint(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str,
+def request_key_if_known(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str,
                  text: str, params: SynthesisParams) -> str:
     """The request's key, or "" while no worker has announced this engine's version yet."""
     version = announced_versions().get(engine_id)
@@ -68,10 +67,15 @@ def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_
     if engine_id not in ENGINE_FACTORIES:
         raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
     try:
-        get_redis().ping()
-    except RedisError as exc:
+        return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
+                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
+    except RedisError as exc:  # Redis down: nothing was taken or written; say so instead of a 500
         raise ServiceUnavailable("The queue is unavailable right now; please retry shortly.") from exc
-    fingerprint = _fingerprint(engine_id, voice_preset, reference, prompt_text, text, params)
+
+
+def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, voice_preset: str,
+            reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> Submitted:
+    fingerprint = request_key_if_known(engine_id, voice_preset, reference, prompt_text, text, params)
     hit = cache_get(fingerprint) if fingerprint else None
     if hit is not None:  # cache hits are free: no quota, no worker
         return Submitted(job_create_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,

@@ -14,7 +14,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
-from tests.support.processes import Workers
+from tests.support.processes import Daphne, Workers
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -123,3 +123,11 @@ def workers(tmp_path: Path, redis_isolated: redis.Redis) -> Iterator[Workers]:
     pool = Workers(tmp_path)
     yield pool
     pool.stop_all()
+
+
+@pytest.fixture
+def daphne(tmp_path: Path, redis_isolated: redis.Redis, transactional_db: None) -> Iterator[Daphne]:
+    """A real Daphne on a free port (use with `workers` for the whole stack)."""
+    server = Daphne(tmp_path)
+    yield server
+    server.stop()

@@ -12,6 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils import timezone
 from synthesis import services
 from synthesis.events import cancel_key, publish_event
 from synthesis.models import JobStatus, SynthesisJob
+from synthesis.ws_protocol import job_group
 
 from .jobrun import JobExecutor, Outcome
 from .queue import QueueEntry, WorkerQueue
@@ -53,8 +55,7 @@ class JobConsumer:
             logger.error("Dead-lettering job %s: %s", entry.job_id, reason)
             await sync_to_async(services.job_mark_failed)(job_id=entry.job_id, code="too_many_attempts",
                                                           message=reason)
-            await publish_event(self.client, entry.job_id, "tts.failed",
-                                {"code": "too_many_attempts", "message": reason})
+            await self.publish(entry.job_id, "tts.failed", {"code": "too_many_attempts", "message": reason})
             await self.queue.dead_letter(entry, reason)
             return
         if not await self.queue.try_lock(entry.job_id):
@@ -76,10 +77,20 @@ class JobConsumer:
             self.last_job_end = asyncio.get_running_loop().time()
         await self._settle(entry, outcome)
 
+    async def publish(self, job_id: str, event_type: str, data: dict[str, Any], pcm: bytes | None = None) -> None:
+        """Store the event in the job's stream, then announce it (the notice may be dropped; the data not)."""
+        entry_id = await publish_event(self.client, job_id, event_type, data, pcm)
+        layer = get_channel_layer()
+        if layer is not None:
+            try:
+                await layer.group_send(job_group(job_id), {"type": "job.event", "entry": entry_id})
+            except Exception as exc:  # a lost notice only delays a socket until its next poll
+                logger.warning("Channel-layer notice failed: %s", exc)
+
     async def _settle(self, entry: QueueEntry, outcome: Outcome) -> None:
         if outcome.status == "handed_back":
             await sync_to_async(services.job_mark_requeued)(job_id=entry.job_id, reason="worker stopped; requeued")
-            await publish_event(self.client, entry.job_id, "tts.requeued", {"reason": outcome.detail})
+            await self.publish(entry.job_id, "tts.requeued", {"reason": outcome.detail})
             await self.queue.requeue(entry.job_id)  # a fresh entry: the next worker takes it at once
         await self.queue.ack(entry)
         await self.queue.unlock(entry.job_id)
@@ -91,8 +102,7 @@ class JobConsumer:
 
         def emit(event_type: str, data: dict[str, Any], pcm: bytes | None) -> None:
             # Called from the inference thread; publishing stays on the worker's one loop.
-            asyncio.run_coroutine_threadsafe(
-                publish_event(self.client, entry.job_id, event_type, data, pcm), loop).result()
+            asyncio.run_coroutine_threadsafe(self.publish(entry.job_id, event_type, data, pcm), loop).result()
 
         def run() -> Outcome:
             close_old_connections()

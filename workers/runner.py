@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from glmtts_site.redis_conn import new_async_redis
@@ -176,4 +177,7 @@ class WorkerRunner:
             with contextlib.suppress(*_REDIS_DOWN):
                 await heartbeat_clear(client, self.state.worker_id)
             await client.aclose()
+            layer = get_channel_layer()
+            if layer is not None and hasattr(layer, "close_pools"):
+                await layer.close_pools()  # the layer's pools belong to this loop; close them with it
             logger.info("Worker %s stopped", self.state.worker_id)

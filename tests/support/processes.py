@@ -83,3 +83,43 @@ class Workers:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Daphne:
+    """A real Daphne serving the project against the test database and Redis prefix."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log = (log_dir / "daphne.log").open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                                      "glmtts_site.asgi:application"], cwd=ROOT, env=subprocess_env(),
+                                     stdout=log, stderr=subprocess.STDOUT)
+        self.log_path = log_dir / "daphne.log"
+        wait_for(self._answers, timeout_s=60, what="Daphne to answer /health")
+
+    def _answers(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -51,6 +51,7 @@ def test_killed_worker_job_is_finished_once_by_another(workers: Workers, media_t
     assert _status(job) == JobStatus.RUNNING  # the row still says running: its worker just died
     workers.start("second")
     wait_for(lambda: _status(job) == JobStatus.DONE, timeout_s=120, what="the reclaimed job to finish")
+    wait_for(lambda: "tts.done" in _event_types(job), timeout_s=10, what="done, published after the commit")
     assert job.attempts == 2 and job.worker_id == "second"
     assert _event_types(job).count("tts.done") == 1
     assert len(_output_files(media_tmp)) == 1 and job.audio_duration_s and job.audio_duration_s > 5
@@ -73,6 +74,7 @@ def test_sigterm_hands_the_running_job_to_another_worker(workers: Workers) -> No
     leaving.send_signal(signal.SIGTERM)
     assert leaving.wait(timeout=30) == 0, workers.log("leaving")
     wait_for(lambda: _status(job) == JobStatus.DONE, timeout_s=120, what="the handed-back job to finish")
+    wait_for(lambda: "tts.done" in _event_types(job), timeout_s=10, what="done, published after the commit")
     assert job.worker_id == "staying"
     assert "tts.requeued" in _event_types(job) and _event_types(job).count("tts.done") == 1
     assert [w["worker_id"] for w in live_workers()] == ["staying"]

@@ -1,0 +1,73 @@
+"""Cache invalidation, statistics and warm-up (used by management commands and the admin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from glmtts_site.redis_conn import get_redis, redis_key
+
+from .cache import KEY_PREFIX, STATS_KEY, l1
+from .models import SynthesisJob
+
+
+def _raw_keys(pattern: str) -> list[str]:
+    """Cache keys (as cache.get takes them) of result pointers, found with SCAN on the real Redis."""
+    head = cache.make_key("")
+    match = cache.make_key(KEY_PREFIX + pattern)
+    return [full.decode()[len(head):] for full in get_redis().scan_iter(match=match, count=500)]
+
+
+def cache_purge(*, engine_version: str | None = None, voice: str | None = None, everything: bool = False) -> int:
+    """Delete cache pointers (not the stored files); returns how many went."""
+    if not (everything or engine_version or voice):
+        raise ValueError("Say what to purge: an engine version, a voice, or everything.")
+    doomed: list[str] = []
+    for key in _raw_keys("*"):
+        pointer = cache.get(key)
+        if pointer is None:
+            continue
+        if everything or pointer.get("engine_version") == engine_version or _voice_matches(pointer, voice):
+            doomed.append(key)
+    if doomed:
+        cache.delete_many(doomed)
+    l1.clear()
+    return len(doomed)
+
+
+def _voice_matches(pointer: dict[str, Any], voice: str | None) -> bool:
+    if not voice:
+        return False
+    key = str(pointer.get("voice_key", ""))
+    return key in (voice, f"preset:{voice}") or key.endswith(f":{voice}")
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int
+    misses: int
+    stale: int
+    keys: int
+    memory_bytes: int
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / (self.hits + self.misses) if self.hits + self.misses else 0.0
+
+
+def cache_stats() -> CacheStats:
+    client = get_redis()
+    raw: dict[bytes, bytes] = client.hgetall(redis_key(*STATS_KEY))  # type: ignore[assignment]
+    counters = {k.decode(): int(v) for k, v in raw.items()}
+    keys = _raw_keys("*")
+    memory = 0
+    for key in keys:
+        memory += int(client.memory_usage(cache.make_key(key)) or 0)
+    return CacheStats(hits=counters.get("hits", 0), misses=counters.get("misses", 0),
+                      stale=counters.get("stale", 0), keys=len(keys), memory_bytes=memory)
+
+
+def jobs_for_voice(voice: str) -> int:
+    return SynthesisJob.objects.filter(voice_preset=voice).count()

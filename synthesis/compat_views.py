@@ -1,0 +1,104 @@
+"""Seed 001 compatibility: `POST /api/tts` (multipart) through the same queue and cache.
+
+Without `Accept: text/event-stream` it answers the finished audio/wav; with it, real SSE: progress
+and audio chunks as the worker produces them, then `done` with the audio URLs.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
+
+from glmtts_site.api_errors import _first_field_error
+from glmtts_site.errors import ApiError
+
+from .encoding import CONTENT_TYPES
+from .models import JobStatus, SynthesisJob
+from .selectors import audio_urls
+from .serializers import SynthesisInputSerializer, params_from
+from .services import ReferenceUpload
+from .storage import read_output
+from .streaming import error_response, events_job_id, job_events, request_user, sse
+from .submit import synthesis_submit
+
+# Seed 001 field names -> ours.
+_RENAMES = {"prompt_audio": "reference_audio", "voice_id": "voice"}
+
+
+def _validated(request: HttpRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {_RENAMES.get(k, k): v for k, v in request.POST.items()}
+    for name, upload in request.FILES.items():
+        data[_RENAMES.get(name, name)] = upload
+    serializer = SynthesisInputSerializer(data=data)
+    try:
+        serializer.is_valid(raise_exception=True)
+    except ValidationError as exc:
+        field, message = _first_field_error(exc.detail)
+        raise ApiError(f"{field}: {message}" if field else message, code="invalid", field=field) from exc
+    return dict(serializer.validated_data)
+
+
+def _submit(request: HttpRequest, user: Any) -> SynthesisJob:
+    data = _validated(request)
+    upload = data.get("reference_audio")
+    return synthesis_submit(owner=user, text=data["text"], params=params_from(data), engine_id=data.get("engine", ""),
+                            voice_preset=data.get("voice", ""), prompt_text=data.get("prompt_text", ""),
+                            reference=ReferenceUpload(upload.name, upload.read()) if upload else None,
+                            skip_whisper=data.get("skip_whisper", False)).job
+
+
+async def _sse_stream(job: SynthesisJob) -> AsyncIterator[bytes]:
+    yield sse("queued", {"job_id": str(job.pk), "cache_hit": job.cache_hit})
+    if not job.is_final:
+        async for event in job_events(events_job_id(job)):
+            if event.type == "tts.chunk" and event.pcm is not None:
+                yield sse("chunk", {**event.data, "audio": base64.b64encode(event.pcm).decode()})
+            elif event.type in ("tts.progress", "tts.started", "tts.requeued"):
+                yield sse(event.type.split(".", 1)[1], event.data)
+        await sync_to_async(job.refresh_from_db)()
+    if job.status == JobStatus.DONE:
+        yield sse("done", {"job_id": str(job.pk), "audio_urls": audio_urls(job), "duration": job.audio_duration_s,
+                           "cache_hit": job.cache_hit})
+    else:
+        yield sse("error", {"job_id": str(job.pk), "status": job.status, "code": job.error_code,
+                            "message": job.error_message})
+
+
+async def _finished(job: SynthesisJob) -> SynthesisJob:
+    if not job.is_final:
+        async for _ in job_events(events_job_id(job)):
+            pass
+        await sync_to_async(job.refresh_from_db)()
+    return job
+
+
+@csrf_exempt  # CSRF is enforced in request_user() for session auth; token clients have no cookie
+@require_POST
+async def tts(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    try:
+        user = await request_user(request)
+        job = await sync_to_async(_submit)(request, user)
+    except ApiError as exc:
+        return error_response(exc)
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        stream = StreamingHttpResponse(_sse_stream(job), content_type="text/event-stream")
+        stream["Cache-Control"] = "no-cache, private"
+        stream["X-Accel-Buffering"] = "no"
+        return stream
+    job = await _finished(job)
+    if job.status != JobStatus.DONE:
+        return error_response(ApiError(job.error_message or f"The synthesis ended {job.status}.",
+                                       code=job.error_code or job.status, status_code=422))
+    fmt = str(job.params.get("format", "wav"))
+    data = await sync_to_async(read_output)(job.files[fmt])
+    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+    response["X-Job-Id"] = str(job.pk)
+    response["X-Cache-Hit"] = "1" if job.cache_hit else "0"
+    return response

@@ -1,0 +1,128 @@
+"""OpenAI-compatible speech API: `POST /v1/audio/speech`, `GET /v1/models`, `GET /v1/audio/voices`.
+
+The official `openai` SDK works unchanged with `base_url=<portal>/v1` and an API token as its key.
+`pcm` and `wav` stream while the job runs (first bytes before synthesis ends); mp3, opus and flac
+are sent whole once encoded. AAC has no encoder here and is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from glmtts_site.errors import ApiError
+from workers.engines.kokoro_presets import PRESET_LABELS
+from workers.engines.registry import ENGINE_FACTORIES
+
+from .encoding import CONTENT_TYPES, wav_stream_header
+from .models import JobStatus, SynthesisJob
+from .params import SynthesisParams
+from .storage import read_output
+from .streaming import error_response, events_job_id, job_events, request_user
+from .submit import synthesis_submit
+
+MODEL_ALIASES = {"tts-1": "", "tts-1-hd": "", "gpt-4o-mini-tts": ""}  # "" = the default engine
+# OpenAI's voice names map onto our presets, so clients written for OpenAI run unchanged.
+VOICE_ALIASES = {"alloy": "jf_alpha", "ash": "jm_kumo", "ballad": "jm_kumo", "coral": "jf_gongitsune",
+                 "echo": "jm_kumo", "fable": "jf_nezumi", "onyx": "jm_kumo", "nova": "jf_tebukuro",
+                 "sage": "jf_gongitsune", "shimmer": "jf_alpha", "verse": "jm_kumo"}
+FORMATS = {"mp3": "mp3", "opus": "ogg", "flac": "flac", "wav": "wav", "pcm": "wav"}
+STREAMED = ("pcm", "wav")
+
+
+def _parse(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError(f"Malformed JSON: {exc}", code="malformed_request") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("input"), str):
+        raise ApiError("'input' (the text to speak) is required.", code="invalid", field="input")
+    model = str(body.get("model") or "tts-1")
+    if model not in MODEL_ALIASES and model not in ENGINE_FACTORIES:
+        raise ApiError(f"Unknown model {model!r}; see GET /v1/models.", code="invalid", field="model")
+    fmt = str(body.get("response_format") or "mp3")
+    if fmt == "aac":
+        raise ApiError("aac is not available on this server; use mp3, opus, flac, wav or pcm.",
+                       code="unsupported_format", field="response_format")
+    if fmt not in FORMATS:
+        raise ApiError(f"Unknown response_format {fmt!r}.", code="invalid", field="response_format")
+    speed = float(body.get("speed") or 1.0)
+    if not 0.5 <= speed <= 2.0:
+        raise ApiError("speed must be between 0.5 and 2.0 here.", code="invalid", field="speed")
+    voice = str(body.get("voice") or "")
+    return {"text": body["input"], "engine": MODEL_ALIASES.get(model, model), "format": fmt, "speed": speed,
+            "voice": VOICE_ALIASES.get(voice, voice)}
+
+
+def _submit(request: HttpRequest, user: Any) -> tuple[SynthesisJob, str]:
+    wanted = _parse(request)
+    params = SynthesisParams(format=FORMATS[wanted["format"]], speed=wanted["speed"])
+    job = synthesis_submit(owner=user, text=wanted["text"], params=params, engine_id=wanted["engine"],
+                           voice_preset=wanted["voice"]).job
+    return job, wanted["format"]
+
+
+async def _streamed_pcm(job: SynthesisJob, fmt: str) -> AsyncIterator[bytes]:
+    rate = int(job.params.get("sample_rate", 24000))
+    if fmt == "wav":
+        yield wav_stream_header(rate)
+    if job.is_final:
+        data = await sync_to_async(read_output)(job.files["wav"])
+        yield data[44:]  # PCM16 after the canonical 44-byte header
+        return
+    async for event in job_events(events_job_id(job)):
+        if event.type == "tts.chunk" and event.pcm:
+            yield event.pcm
+
+
+@csrf_exempt
+@require_POST
+async def speech(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    try:
+        user = await request_user(request)
+        job, fmt = await sync_to_async(_submit)(request, user)
+    except ApiError as exc:
+        return error_response(exc)
+    if fmt in STREAMED:
+        content_type = "audio/pcm" if fmt == "pcm" else "audio/wav"
+        return StreamingHttpResponse(_streamed_pcm(job, fmt), content_type=content_type)
+    if not job.is_final:
+        async for _ in job_events(events_job_id(job)):
+            pass
+        await sync_to_async(job.refresh_from_db)()
+    if job.status != JobStatus.DONE:
+        return error_response(ApiError(job.error_message or f"The synthesis ended {job.status}.",
+                                       code=job.error_code or job.status, status_code=500))
+    data = await sync_to_async(read_output)(job.files[FORMATS[fmt]])
+    return HttpResponse(data, content_type=CONTENT_TYPES[FORMATS[fmt]])
+
+
+@require_GET
+async def models(request: HttpRequest) -> JsonResponse:
+    try:
+        await request_user(request)
+    except ApiError as exc:
+        return error_response(exc)
+    ids = [*sorted(ENGINE_FACTORIES), *MODEL_ALIASES]
+    return JsonResponse({"object": "list", "data": [
+        {"id": model_id, "object": "model", "created": 0, "owned_by": "glmtts-portal",
+         "engine": MODEL_ALIASES.get(model_id, model_id) or settings.DEFAULT_ENGINE} for model_id in ids]})
+
+
+@require_GET
+async def voices(request: HttpRequest) -> JsonResponse:
+    try:
+        await request_user(request)
+    except ApiError as exc:
+        return error_response(exc)
+    presets = [{"id": name, "name": label, "engine": "kokoro"} for name, label in PRESET_LABELS.items()]
+    aliases = [{"id": alias, "name": f"{alias} (= {preset})", "engine": "kokoro"}
+               for alias, preset in VOICE_ALIASES.items()]
+    return JsonResponse({"voices": presets + aliases})

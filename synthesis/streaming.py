@@ -1,0 +1,100 @@
+"""Async helpers for endpoints that hold a request open while a job runs (SSE, OpenAI streaming).
+
+They never block a thread while waiting: events are read from the job's Redis stream with XREAD on
+an asyncio client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+
+from accounts.selectors import api_token_authenticate
+from accounts.services import api_token_touch
+from glmtts_site.errors import ApiError, error_body
+from glmtts_site.redis_conn import new_async_redis
+
+from .events import JobEvent, decode_event, events_key
+from .models import SynthesisJob
+
+
+class NotAuthenticated(ApiError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+def _bearer_user(header: str) -> User | None:
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = api_token_authenticate(raw=raw.strip())
+    if token is None:
+        raise NotAuthenticated("Invalid or revoked API token.", code="authentication_failed")
+    api_token_touch(token=token)
+    return token.user
+
+
+def _csrf_failure(request: HttpRequest) -> str | None:
+    response = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})  # type: ignore[arg-type]
+    return None if response is None else "CSRF check failed: send the X-CSRFToken header."
+
+
+async def request_user(request: HttpRequest) -> User:
+    """Bearer token, else the session (with CSRF enforced, as DRF does for session auth)."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        user = await sync_to_async(_bearer_user)(header)
+        if user is not None:
+            return user
+    session_user = await request.auser()
+    if isinstance(session_user, AnonymousUser) or not isinstance(session_user, User):
+        raise NotAuthenticated("Sign in or send 'Authorization: Bearer <token>'.")
+    failure = _csrf_failure(request)
+    if failure:
+        raise ApiError(failure, code="csrf_failed", status_code=403)
+    return session_user
+
+
+def error_response(exc: ApiError) -> JsonResponse:
+    response = JsonResponse(error_body(exc.code, exc.message, field=exc.field), status=exc.status_code)
+    for key, value in exc.headers.items():
+        response[key] = value
+    if exc.status_code == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def events_job_id(job: SynthesisJob) -> str:
+    """A follower's audio arrives on its leader's event stream."""
+    return str(job.leader_id or job.pk)
+
+
+async def job_events(job_id: str, *, timeout_s: float = 900.0) -> AsyncIterator[JobEvent]:
+    """Every event of a job from its start, then live ones, until a terminal event."""
+    client = new_async_redis()
+    after, waited = "0-0", 0.0
+    try:
+        while waited < timeout_s:
+            reply: Any = await client.xread({events_key(job_id): after}, count=200, block=1000)
+            if not reply:
+                waited += 1.0
+                continue
+            waited = 0.0
+            for entry_id, fields in reply[0][1]:
+                event = decode_event(entry_id, fields)
+                after = event.entry_id
+                yield event
+                if event.is_terminal:
+                    return
+    finally:
+        await client.aclose()
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()

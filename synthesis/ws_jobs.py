@@ -1,0 +1,62 @@
+"""Database work of the websocket consumers, wrapped for the event loop."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import User
+from rest_framework.exceptions import ValidationError
+
+from glmtts_site.api_errors import _first_field_error
+from glmtts_site.errors import ApiError
+
+from . import selectors
+from .jobs_control import job_cancel
+from .models import JobStatus, SynthesisJob
+from .serializers import SynthesisInputSerializer, params_from
+from .submit import synthesis_submit
+
+
+@database_sync_to_async
+def load_owned_job(user: User, job_id: str) -> SynthesisJob | None:
+    try:
+        return selectors.job_get_for(user=user, job_id=job_id)
+    except (SynthesisJob.DoesNotExist, ValueError):
+        return None
+
+
+@database_sync_to_async
+def refresh_job(job: SynthesisJob) -> SynthesisJob:
+    job.refresh_from_db()
+    return job
+
+
+@database_sync_to_async
+def queue_position(job: SynthesisJob) -> int:
+    """1-based place among queued jobs that will run before this one."""
+    ahead = SynthesisJob.objects.filter(status=JobStatus.QUEUED, leader__isnull=True, created_at__lt=job.created_at)
+    return ahead.count() + 1
+
+
+@database_sync_to_async
+def cancel_owned_job(user: User, job_id: str) -> None:
+    with contextlib.suppress(SynthesisJob.DoesNotExist):
+        job_cancel(job=selectors.job_get_for(user=user, job_id=job_id))
+
+
+@database_sync_to_async
+def submit_from_socket(user: User, fields: dict[str, Any]) -> SynthesisJob:
+    serializer = SynthesisInputSerializer(data=fields)
+    try:
+        serializer.is_valid(raise_exception=True)
+    except ValidationError as exc:
+        field, message = _first_field_error(exc.detail)
+        raise ApiError(f"{field}: {message}" if field else message, code="invalid", field=field) from exc
+    data = serializer.validated_data
+    if data.get("reference_audio"):
+        raise ApiError("Upload reference audio over HTTP; the socket takes preset voices.", field="reference_audio")
+    return synthesis_submit(owner=user, text=data["text"], params=params_from(data), engine_id=data.get("engine", ""),
+                            voice_preset=data.get("voice", ""), prompt_text=data.get("prompt_text", ""),
+                            skip_whisper=data.get("skip_whisper", False)).job
