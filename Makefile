@@ -8,7 +8,7 @@ PROD_CHECK_ENV := DJANGO_SETTINGS_MODULE=glmtts_site.settings.production \
 	SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	ALLOWED_HOSTS=portal.example.com
 
-.PHONY: run test install lint typecheck deploy-check pytest migrate clean
+.PHONY: run test install browser lint typecheck deploy-check pytest migrate clean
 
 install: $(STAMP)
 
@@ -37,10 +37,14 @@ typecheck: install
 deploy-check: install
 	$(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 
-pytest: install
+# End-to-end tests drive Debian's Chromium with Playwright (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+pytest: install browser
 	$(PY) -m pytest
 
-test: install
+test: install browser
 	$(MAKE) --no-print-directory lint typecheck deploy-check pytest
 
 clean:

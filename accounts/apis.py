@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from drf_spectacular.utils import extend_schema
+from redis.exceptions import RedisError
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -22,6 +24,15 @@ class TokenOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "is_active"]
 
 
+def _characters_left(user_id: int) -> int | None:
+    from synthesis.quotas import characters_left
+
+    try:
+        return characters_left(user_id)
+    except RedisError:
+        return None  # unknown right now; the page still works
+
+
 class MeApi(APIView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -30,10 +41,13 @@ class MeApi(APIView):
         is_staff = serializers.BooleanField()
         date_joined = serializers.DateTimeField()
         auth = serializers.CharField(help_text="How this request was authenticated: session or token.")
+        characters_left_today = serializers.IntegerField(allow_null=True)
+        characters_per_day = serializers.IntegerField()
+        concurrent_jobs = serializers.IntegerField()
 
     @extend_schema(responses=OutputSerializer, summary="The signed-in user")
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = selectors.authenticated_user(request)
         data = {
             "id": user.pk,
             "username": user.get_username(),
@@ -41,6 +55,9 @@ class MeApi(APIView):
             "is_staff": user.is_staff,
             "date_joined": getattr(user, "date_joined", None),
             "auth": "token" if isinstance(request.auth, ApiToken) else "session",
+            "characters_left_today": _characters_left(user.pk),
+            "characters_per_day": settings.QUOTA_CHARS_PER_DAY,
+            "concurrent_jobs": settings.QUOTA_CONCURRENT_JOBS,
         }
         return Response(self.OutputSerializer(data).data)
 

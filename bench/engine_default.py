@@ -51,11 +51,24 @@ def direct_run(engine: object, text: str) -> tuple[float, float, float]:
     return first, time.perf_counter() - started, audio_s
 
 
+def forget_results() -> None:
+    """Every run must synthesize: drop stored outputs and cache pointers left by the previous one."""
+    import shutil
+
+    from django.conf import settings
+
+    from synthesis.cache_admin import cache_purge
+
+    cache_purge(everything=True)
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / "outputs", ignore_errors=True)
+
+
 def worker_run(text: str) -> tuple[float, float]:
     """(first chunk s, total s) as a client sees it: submit, queue, worker process, event stream."""
     from synthesis.events import follow_events
     from synthesis.services import job_create
 
+    forget_results()
     started = time.perf_counter()
     job = job_create(owner=None, text=text)
     first = 0.0
@@ -77,6 +90,8 @@ def start_worker(var_dir: Path) -> subprocess.Popen[bytes]:
 
     deadline = time.time() + 180
     while time.time() < deadline and not any(w.get("loaded", {}).get("kokoro") for w in live_workers()):
+        if proc.poll() is not None:
+            raise RuntimeError(f"The worker exited; see {var_dir / 'worker.log'}")
         time.sleep(0.5)
     return proc
 

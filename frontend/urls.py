@@ -7,6 +7,9 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("voices/", views.voices_page, name="voices-page"),
+    path("history/", views.history_page, name="history-page"),
+    path("tokens/", views.tokens_page, name="tokens-page"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -6,7 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from accounts.services import user_create
@@ -15,8 +15,27 @@ from .forms import SignupForm
 
 
 @login_required
+@ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/home.html")
+
+
+@login_required
+@ensure_csrf_cookie  # the page's scripts send the token back in X-CSRFToken
+def voices_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/voices.html")
+
+
+@login_required
+@ensure_csrf_cookie
+def history_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/history.html")
+
+
+@login_required
+@ensure_csrf_cookie
+def tokens_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/tokens.html")
 
 
 @csrf_protect

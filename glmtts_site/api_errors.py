@@ -33,20 +33,20 @@ _CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
-def _first_field_error(detail: Any, prefix: str = "") -> tuple[str | None, str]:
+def first_field_error(detail: Any, prefix: str = "") -> tuple[str | None, str]:
     """The first (field path, message) in a DRF ValidationError detail tree."""
     if isinstance(detail, dict):
         for key, value in detail.items():
             path = key if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
-            field, message = _first_field_error(value, path)
+            field, message = first_field_error(value, path)
             return (None if field == "non_field_errors" else field), message
     if isinstance(detail, list) and detail:
-        return _first_field_error(detail[0], prefix)
+        return first_field_error(detail[0], prefix)
     return (prefix or None), str(detail)
 
 
 def _validation_response(exc: exceptions.ValidationError) -> Response:
-    field, message = _first_field_error(exc.detail)
+    field, message = first_field_error(exc.detail)
     text = f"{field}: {message}" if field else message
     return Response(error_body("invalid", text, field=field, details=exc.detail), status=400)
 

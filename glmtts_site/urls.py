@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from synthesis import compat_views, openai_views
 from synthesis.audio_views import audio
+from voices.seed_api import SeedVoicesApi
+from workers import admin_views
 from workers.apis import GpuOffloadApi, GpuStatusApi
 
 from . import health
@@ -18,18 +20,22 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("workers.urls")),
     path("", include("synthesis.urls")),
+    path("", include("voices.urls")),
 ]
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("a/<str:token>.<str:ext>", audio, name="audio"),
     path("ready", health.ready, name="ready"),
+    path("admin/ops/cache/", admin.site.admin_view(admin_views.cache_page), name="admin-ops-cache"),
+    path("admin/ops/workers/", admin.site.admin_view(admin_views.workers_page), name="admin-ops-workers"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     # Seed 001 paths, kept for its clients.
     path("api/tts", compat_views.tts, name="seed-tts"),
+    path("api/voices", SeedVoicesApi.as_view(), name="seed-voices"),
     path("api/gpu/status", GpuStatusApi.as_view(), name="seed-gpu-status"),
     path("api/gpu/offload", GpuOffloadApi.as_view(), name="seed-gpu-offload"),
     # OpenAI-compatible speech API (base_url=<site>/v1).

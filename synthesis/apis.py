@@ -17,21 +17,14 @@ from accounts.selectors import authenticated_user
 from . import selectors
 from .jobs_control import job_cancel, job_delete
 from .models import JobStatus, SynthesisJob
-from .serializers import JobOutputSerializer, SynthesisInputSerializer, params_from
-from .services import ReferenceUpload
+from .serializers import JobOutputSerializer, SynthesisInputSerializer
 from .submit import synthesis_submit
-
-
-def reference_from(data: dict[str, Any]) -> ReferenceUpload | None:
-    upload = data.get("reference_audio")
-    return ReferenceUpload(name=upload.name, data=upload.read()) if upload else None
+from .voice_input import submit_args
 
 
 def submit_from_validated(request: Request, data: dict[str, Any]) -> SynthesisJob:
-    return synthesis_submit(owner=authenticated_user(request), text=data["text"], params=params_from(data),
-                            engine_id=data.get("engine", ""), voice_preset=data.get("voice", ""),
-                            reference=reference_from(data), prompt_text=data.get("prompt_text", ""),
-                            skip_whisper=data.get("skip_whisper", False)).job
+    user = authenticated_user(request)
+    return synthesis_submit(owner=user, **submit_args(user, data).as_kwargs()).job
 
 
 class SynthesisCreateApi(APIView):

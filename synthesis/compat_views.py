@@ -7,6 +7,7 @@ and audio chunks as the worker produces them, then `done` with the audio URLs.
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,19 +15,17 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import ValidationError
 
-from glmtts_site.api_errors import _first_field_error
 from glmtts_site.errors import ApiError
 
 from .encoding import CONTENT_TYPES
 from .models import JobStatus, SynthesisJob
 from .selectors import audio_urls
-from .serializers import SynthesisInputSerializer, params_from
-from .services import ReferenceUpload
+from .serializers import validated_input
 from .storage import read_output
 from .streaming import error_response, events_job_id, job_events, request_user, sse
 from .submit import synthesis_submit
+from .voice_input import submit_args
 
 # Seed 001 field names -> ours.
 _RENAMES = {"prompt_audio": "reference_audio", "voice_id": "voice"}
@@ -36,22 +35,22 @@ def _validated(request: HttpRequest) -> dict[str, Any]:
     data: dict[str, Any] = {_RENAMES.get(k, k): v for k, v in request.POST.items()}
     for name, upload in request.FILES.items():
         data[_RENAMES.get(name, name)] = upload
-    serializer = SynthesisInputSerializer(data=data)
-    try:
-        serializer.is_valid(raise_exception=True)
-    except ValidationError as exc:
-        field, message = _first_field_error(exc.detail)
-        raise ApiError(f"{field}: {message}" if field else message, code="invalid", field=field) from exc
-    return dict(serializer.validated_data)
+    return validated_input(data)
 
 
 def _submit(request: HttpRequest, user: Any) -> SynthesisJob:
     data = _validated(request)
-    upload = data.get("reference_audio")
-    return synthesis_submit(owner=user, text=data["text"], params=params_from(data), engine_id=data.get("engine", ""),
-                            voice_preset=data.get("voice", ""), prompt_text=data.get("prompt_text", ""),
-                            reference=ReferenceUpload(upload.name, upload.read()) if upload else None,
-                            skip_whisper=data.get("skip_whisper", False)).job
+    if data.get("voice") and _looks_like_uuid(data["voice"]):  # seed clients send a library id as voice_id
+        data["voice_id"] = data.pop("voice")
+    return synthesis_submit(owner=user, **submit_args(user, data).as_kwargs()).job
+
+
+def _looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 async def _sse_stream(job: SynthesisJob) -> AsyncIterator[bytes]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
+from workers import queue
+
 from .events import publish_event_sync, request_cancel
 from .models import JobStatus, SynthesisJob
 from .services import job_mark_cancelled
@@ -24,3 +28,13 @@ def job_delete(*, job: SynthesisJob) -> None:
         job_cancel(job=job)
         job_mark_cancelled(job_id=str(job.pk))
     job.delete()
+
+
+def job_retry(*, job: SynthesisJob) -> bool:
+    """Staff: run a failed or cancelled job again (its owner's quota is not charged twice)."""
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return False
+    SynthesisJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, error_code="", error_message="",
+                                                  finished_at=None, leader=None)
+    transaction.on_commit(lambda: queue.enqueue(str(job.pk)))
+    return True

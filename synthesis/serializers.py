@@ -7,6 +7,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from glmtts_site.api_errors import first_field_error
+from glmtts_site.errors import ApiError
 from glmtts_site.serializers import StrictInputSerializer
 
 from .models import SynthesisJob
@@ -19,6 +21,8 @@ class SynthesisInputSerializer(StrictInputSerializer):
     text = serializers.CharField(max_length=MAX_TEXT_CHARS, trim_whitespace=True)
     voice = serializers.CharField(max_length=80, required=False, allow_blank=True,
                                   help_text="A preset voice name (GET /v1/audio/voices).")
+    voice_id = serializers.UUIDField(required=False, help_text="A voice from the library (GET /api/v1/voices).")
+    voice_share = serializers.CharField(max_length=64, required=False, help_text="Share token of a link-shared voice.")
     reference_audio = serializers.FileField(required=False, help_text="Inline reference clip (multipart).")
     prompt_text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     skip_whisper = serializers.BooleanField(required=False, default=False)
@@ -38,6 +42,17 @@ class SynthesisInputSerializer(StrictInputSerializer):
     use_prompt_cache = serializers.BooleanField(required=False, default=True)
 
     csrfmiddlewaretoken = serializers.CharField(required=False, write_only=True)  # browsers' form posts
+
+
+def validated_input(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate outside DRF views (SSE, websockets): errors become the same 400 ApiError shape."""
+    serializer = SynthesisInputSerializer(data=fields)
+    try:
+        serializer.is_valid(raise_exception=True)
+    except serializers.ValidationError as exc:
+        field, message = first_field_error(exc.detail)
+        raise ApiError(f"{field}: {message}" if field else message, code="invalid", field=field) from exc
+    return dict(serializer.validated_data)
 
 
 def params_from(data: dict[str, Any]) -> SynthesisParams:

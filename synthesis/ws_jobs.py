@@ -7,16 +7,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
-from rest_framework.exceptions import ValidationError
 
-from glmtts_site.api_errors import _first_field_error
 from glmtts_site.errors import ApiError
 
 from . import selectors
 from .jobs_control import job_cancel
 from .models import JobStatus, SynthesisJob
-from .serializers import SynthesisInputSerializer, params_from
+from .serializers import validated_input
 from .submit import synthesis_submit
+from .voice_input import submit_args
 
 
 @database_sync_to_async
@@ -48,15 +47,7 @@ def cancel_owned_job(user: User, job_id: str) -> None:
 
 @database_sync_to_async
 def submit_from_socket(user: User, fields: dict[str, Any]) -> SynthesisJob:
-    serializer = SynthesisInputSerializer(data=fields)
-    try:
-        serializer.is_valid(raise_exception=True)
-    except ValidationError as exc:
-        field, message = _first_field_error(exc.detail)
-        raise ApiError(f"{field}: {message}" if field else message, code="invalid", field=field) from exc
-    data = serializer.validated_data
+    data = validated_input(fields)
     if data.get("reference_audio"):
         raise ApiError("Upload reference audio over HTTP; the socket takes preset voices.", field="reference_audio")
-    return synthesis_submit(owner=user, text=data["text"], params=params_from(data), engine_id=data.get("engine", ""),
-                            voice_preset=data.get("voice", ""), prompt_text=data.get("prompt_text", ""),
-                            skip_whisper=data.get("skip_whisper", False)).job
+    return synthesis_submit(owner=user, **submit_args(user, dict(data)).as_kwargs()).job

@@ -44,7 +44,7 @@ class JobConsumer:
         self.last_job_end = asyncio.get_running_loop().time()
         self.shutdown = threading.Event()
         # One inference thread: jobs run one at a time, the loop stays free for I/O.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
 
     async def next_entry(self) -> QueueEntry | None:
         return await self.queue.reclaim_one() or await self.queue.read_new(block_ms=1000)
@@ -113,7 +113,7 @@ class JobConsumer:
 
         keeper = asyncio.create_task(self._keep_claim(entry, cancel))
         try:
-            return await loop.run_in_executor(self._pool, run)
+            return await loop.run_in_executor(self.pool, run)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -149,4 +149,4 @@ class JobConsumer:
         return revived
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True)

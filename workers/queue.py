@@ -72,21 +72,22 @@ def queue_depth(client: redis.Redis | None = None) -> dict[str, int]:
 class WorkerQueue:
     """The worker side, on the worker's one asyncio loop."""
 
-    def __init__(self, client: aioredis.Redis, consumer: str) -> None:
+    def __init__(self, client: aioredis.Redis, consumer: str, stream: str | None = None) -> None:
         self.client, self.consumer = client, consumer
+        self.stream = stream or stream_key()
         self.visibility_ms = int(settings.QUEUE_VISIBILITY_TIMEOUT_S * 1000)
         self.max_deliveries = settings.QUEUE_MAX_DELIVERIES
 
     async def ensure_group(self) -> None:
         try:
-            await self.client.xgroup_create(stream_key(), GROUP, id="0", mkstream=True)
+            await self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except aioredis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
 
     async def read_new(self, block_ms: int) -> QueueEntry | None:
         try:
-            reply: Any = await self.client.xreadgroup(GROUP, self.consumer, {stream_key(): ">"}, count=1,
+            reply: Any = await self.client.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=1,
                                                  block=block_ms)
         except aioredis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
@@ -99,13 +100,13 @@ class WorkerQueue:
         return QueueEntry(_text(entry_id), _text(fields[b"job"]), await self._deliveries(_text(entry_id)))
 
     async def _deliveries(self, entry_id: str) -> int:
-        rows = await self.client.xpending_range(stream_key(), GROUP, min=entry_id, max=entry_id, count=1)
+        rows = await self.client.xpending_range(self.stream, GROUP, min=entry_id, max=entry_id, count=1)
         return int(rows[0]["times_delivered"]) if rows else 1
 
     async def reclaim_one(self) -> QueueEntry | None:
         """An entry whose worker stopped refreshing it (died), now ours; None if there is none."""
         try:
-            reply: Any = await self.client.xautoclaim(stream_key(), GROUP, self.consumer,
+            reply: Any = await self.client.xautoclaim(self.stream, GROUP, self.consumer,
                                                  min_idle_time=self.visibility_ms, start_id="0-0", count=1)
         except aioredis.ResponseError:
             await self.ensure_group()
@@ -113,14 +114,14 @@ class WorkerQueue:
         claimed = reply[1]
         for entry_id, fields in claimed:
             if fields is None:  # the entry was trimmed/deleted; drop it from the PEL
-                await self.client.xack(stream_key(), GROUP, entry_id)
+                await self.client.xack(self.stream, GROUP, entry_id)
                 continue
             return QueueEntry(_text(entry_id), _text(fields[b"job"]), await self._deliveries(_text(entry_id)))
         return None
 
     async def refresh(self, entry: QueueEntry) -> None:
         """Reset the entry's idle time and extend the job lock: this job is alive."""
-        await self.client.xclaim(stream_key(), GROUP, self.consumer, min_idle_time=0,
+        await self.client.xclaim(self.stream, GROUP, self.consumer, min_idle_time=0,
                                  message_ids=[entry.entry_id], justid=True)
         await self.client.set(lock_key(entry.job_id), self.consumer, px=self.visibility_ms)
 
@@ -133,8 +134,8 @@ class WorkerQueue:
 
     async def ack(self, entry: QueueEntry) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xack(stream_key(), GROUP, entry.entry_id)
-            pipe.xdel(stream_key(), entry.entry_id)
+            pipe.xack(self.stream, GROUP, entry.entry_id)
+            pipe.xdel(self.stream, entry.entry_id)
             await pipe.execute()
         # Forget the mapping only if it still names this entry (a re-enqueue may have replaced it).
         current = await self.client.hget(entries_key(), entry.job_id)
@@ -151,13 +152,13 @@ class WorkerQueue:
         entry_id = await self.client.hget(entries_key(), job_id)
         if entry_id is None:
             return False
-        found = await self.client.xrange(stream_key(), min=_text(entry_id), max=_text(entry_id), count=1)
+        found = await self.client.xrange(self.stream, min=_text(entry_id), max=_text(entry_id), count=1)
         return bool(found)
 
     async def is_locked(self, job_id: str) -> bool:
         return bool(await self.client.exists(lock_key(job_id)))
 
     async def requeue(self, job_id: str) -> str:
-        entry_id = _text(await self.client.xadd(stream_key(), {"job": job_id}))
+        entry_id = _text(await self.client.xadd(self.stream, {"job": job_id}))
         await self.client.hset(entries_key(), job_id, entry_id)
         return entry_id

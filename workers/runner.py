@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from django.conf import settings
 
 from glmtts_site.redis_conn import new_async_redis
 from synthesis.engines_info import engines_key
+from voices.tasks import voice_tasks_key
 
 from .asr import Transcriber, bundled_whisper_dir
 from .consumer import JobConsumer
@@ -34,6 +36,7 @@ from .engines.registry import build_engine
 from .heartbeat import WorkerState, heartbeat_clear, heartbeat_write
 from .jobrun import JobExecutor
 from .queue import WorkerQueue
+from .voice_tasks import run_voice_task
 
 logger = logging.getLogger(__name__)
 _REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
@@ -41,6 +44,18 @@ _REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def sync_presets(engines: dict[str, Engine]) -> None:
+    """Each engine's presets appear in every user's voice library as system voices."""
+    from django.db import close_old_connections
+
+    from voices.services import presets_sync
+
+    for engine in engines.values():
+        presets_sync(engine_id=engine.engine_id,
+                     presets=[(p.name, p.label, p.language) for p in engine.presets()])
+    close_old_connections()
 
 
 def load_engines(engine_ids: list[str], device: str) -> dict[str, Engine]:
@@ -144,6 +159,27 @@ class WorkerRunner:
             if entry is not None:
                 await self.consumer.handle(entry)
 
+    async def _voice_loop(self, queue: WorkerQueue) -> None:
+        assert self.consumer is not None
+        loop = asyncio.get_running_loop()
+        while not self.stop_event.is_set():
+            try:
+                entry = await queue.reclaim_one() or await queue.read_new(block_ms=1000)
+            except _REDIS_DOWN:
+                await self._sleep(1.0)
+                continue
+            if entry is None:
+                continue
+            if entry.deliveries <= queue.max_deliveries:
+                try:  # on the inference thread: engines and Whisper are not used from two threads at once
+                    task = functools.partial(run_voice_task, entry.job_id, engines=self.engines,
+                                             transcriber=self.consumer.executor.transcriber)
+                    outcome = await loop.run_in_executor(self.consumer.pool, task)
+                    logger.info("Voice task %s: %s", entry.job_id, outcome)
+                except Exception:
+                    logger.exception("Voice task %s failed", entry.job_id)
+            await queue.ack(entry)
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,6 +190,10 @@ class WorkerRunner:
             self.engines = await asyncio.to_thread(load_engines, self.engine_ids, self.device)
             if self.engines:  # the web process keys its cache lookups with these versions
                 await client.hset(engines_key(), mapping={e.engine_id: e.version for e in self.engines.values()})
+                try:
+                    await asyncio.to_thread(sync_presets, self.engines)
+                except Exception:  # the library misses the presets, but synthesis still works
+                    logger.exception("Could not publish preset voices (are migrations applied?)")
             transcriber = Transcriber(model_dir=bundled_whisper_dir(Path(settings.ENGINE_CACHE_DIR)),
                                       threads=settings.ENGINE_THREADS)
             executor = JobExecutor(engines=self.engines, transcriber=transcriber,
@@ -168,7 +208,10 @@ class WorkerRunner:
                     await self._sleep(1.0)
             self.consumer = JobConsumer(client=client, queue=queue, executor=executor, stop_event=self.stop_event)
             logger.info("Worker %s ready on %s with %s", self.state.worker_id, self.device, list(self.engines))
-            await asyncio.gather(self._job_loop(), self._reconcile_loop(), self._control_loop(client))
+            voice_queue = WorkerQueue(client, self.state.worker_id, stream=voice_tasks_key())
+            await voice_queue.ensure_group()
+            await asyncio.gather(self._job_loop(), self._voice_loop(voice_queue), self._reconcile_loop(),
+                                 self._control_loop(client))
         finally:
             self.stop_event.set()
             await heartbeat

@@ -18,6 +18,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.admin: our registration/ and admin/index.html templates win.
+    "frontend",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -32,7 +34,6 @@ INSTALLED_APPS = [
     "synthesis",
     "voices",
     "workers",
-    "frontend",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,8 @@ JOB_EVENTS_MAXLEN = env_int("JOB_EVENTS_MAXLEN", 4000, minimum=100)
 CACHE_TTL_S = env_int("CACHE_TTL_S", 86400, minimum=1)
 QUOTA_CHARS_PER_DAY = env_int("QUOTA_CHARS_PER_DAY", 100_000, minimum=1)
 QUOTA_CONCURRENT_JOBS = env_int("QUOTA_CONCURRENT_JOBS", 4, minimum=1)
+VOICE_MAX_PER_USER = env_int("VOICE_MAX_PER_USER", 50, minimum=1)
+VOICE_STORAGE_PER_USER = env_int("VOICE_STORAGE_PER_USER", 100 * 1024 * 1024, minimum=1)
 # Audio URL tokens are HMAC(AUDIO_URL_KEY or SECRET_KEY, fingerprint): stable and unguessable.
 AUDIO_URL_KEY = env_str("AUDIO_URL_KEY", "")
 

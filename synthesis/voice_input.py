@@ -1,0 +1,53 @@
+"""Turning a request's voice fields (voice_id, preset name, inline reference) into submit arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from glmtts_site.errors import ApiError
+from voices.models import Voice
+from voices.selectors import voice_get_for
+
+from .params import SynthesisParams
+from .serializers import params_from
+from .services import ReferenceUpload
+
+
+@dataclass(frozen=True)
+class SubmitArgs:
+    text: str
+    params: SynthesisParams
+    engine_id: str
+    voice_preset: str
+    reference: ReferenceUpload | None
+    prompt_text: str
+    skip_whisper: bool
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def submit_args(user: User, data: dict[str, Any]) -> SubmitArgs:
+    upload = data.get("reference_audio")
+    reference = ReferenceUpload(upload.name, upload.read()) if upload else None
+    preset, engine_id = data.get("voice", ""), data.get("engine", "")
+    prompt_text, skip_whisper = data.get("prompt_text", ""), data.get("skip_whisper", False)
+    if data.get("voice_id"):
+        if reference is not None:
+            raise ApiError("Give voice_id or reference_audio, not both.", field="voice_id")
+        try:
+            voice = voice_get_for(user=user, voice_id=data["voice_id"], share_token=data.get("voice_share", ""))
+        except Voice.DoesNotExist:
+            raise ApiError("No such voice.", code="unknown_voice", field="voice_id") from None
+        if voice.is_preset:
+            preset, engine_id = voice.preset_name, engine_id or voice.engine_id
+        else:
+            with voice.audio.open("rb") as handle:
+                reference = ReferenceUpload(f"{voice.pk}.flac", handle.read())
+            prompt_text = prompt_text or voice.prompt_text
+            skip_whisper = skip_whisper or bool(prompt_text)
+    return SubmitArgs(text=data["text"], params=params_from(data), engine_id=engine_id, voice_preset=preset,
+                      reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)

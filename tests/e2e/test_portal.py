@@ -1,0 +1,124 @@
+"""The portal end to end in real Chromium, against a real Daphne + worker + Redis started by the test.
+
+Screenshots of every page land in test-artifacts/e2e/ (kept after a failure too).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.services import job_create
+from synthesis.storage import read_output
+from tests.conftest import PASSWORD
+from tests.support.processes import ROOT, Daphne, Workers, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+TEXT = "The portal speaks while it writes. Every sentence arrives on its own. The last one ends the test."
+
+
+@pytest.fixture
+def reference_wav(workers: Workers, tmp_path: Path) -> Path:
+    """A reference clip made by the default engine itself, through the queue (before the browser
+    starts: Playwright's sync API runs an event loop, and the ORM must not run inside one)."""
+    workers.start("e2e")
+    job = job_create(owner=None, text="This is my voice, recorded for the portal test.", voice_preset="jf_nezumi")
+    wait_for(lambda: SynthesisJob.objects.get(pk=job.pk).status == JobStatus.DONE, timeout_s=90,
+             what="the reference clip")
+    job.refresh_from_db()
+    path = tmp_path / "my-voice.wav"
+    path.write_bytes(read_output(job.files["wav"]))
+    return path
+
+
+@pytest.fixture
+def browser_page(daphne: Daphne, reference_wav: Path) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install -y chromium).")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(base_url=daphne.url, viewport={"width": 1100, "height": 900})
+        try:
+            yield page
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "last.png"), full_page=True)
+            browser.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, reference_wav: Path) -> None:
+    page = browser_page
+    reference = reference_wav
+
+    page.goto("/accounts/signup/")
+    page.fill("#id_username", "listener")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    _shot(page, "01-signup")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+    page.goto("/voices/")
+    page.fill("#name", "My test voice")
+    page.set_input_files("#audio", str(reference))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("text=My test voice")
+    page.wait_for_function("() => !document.body.innerText.includes('Transcribing')", timeout=90_000)
+    _shot(page, "02-voices")
+    voice_id = page.eval_on_selector("#voice-list li:has-text('My test voice')", "li => li.dataset.voiceId")
+
+    page.goto(f"/?voice={voice_id}")
+    page.wait_for_function(f"() => document.getElementById('voice').value === '{voice_id}'")
+    page.fill("#text", TEXT)
+    _shot(page, "03-studio")
+    page.click("#submit")
+    page.wait_for_function("() => document.getElementById('progress').value > 0", timeout=60_000)
+    page.wait_for_function("() => window.__glmtts.doneAt !== null", timeout=120_000)
+    stats = page.evaluate("() => window.__glmtts")
+    assert stats["cacheHit"] is False
+    assert stats["chunksScheduled"] >= 3 and stats["firstChunkAt"] < stats["doneAt"]
+    duration = page.evaluate("""() => new Promise((resolve) => {
+        const audio = document.getElementById('result-audio');
+        if (audio.readyState >= 1) resolve(audio.duration);
+        else audio.addEventListener('loadedmetadata', () => resolve(audio.duration)); })""")
+    assert duration > 3
+    _shot(page, "04-studio-done")
+    for link in ("#download-wav", "#download-mp3"):
+        href = page.get_attribute(link, "href")
+        download = page.request.get(href)
+        assert download.status == 200 and len(download.body()) > 1000
+
+    page.click("#submit")  # the same request again
+    page.wait_for_function("() => window.__glmtts.doneAt !== null && window.__glmtts.cacheHit === true")
+    assert page.is_visible("#cache-note")
+    _shot(page, "05-studio-cache")
+
+    page.goto("/history/")
+    page.wait_for_selector("text=from cache")
+    _shot(page, "06-history")
+
+    page.goto("/tokens/")
+    page.fill("#token-name", "laptop")
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#new-token-box:not([hidden])")
+    assert page.inner_text("#new-token").startswith("gtts_")
+    _shot(page, "07-tokens")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/")
+    _shot(page, "08-studio-narrow")

@@ -1,0 +1,122 @@
+"""Writes for the voice library. Validation lives here, not only in forms."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Sum
+
+from glmtts_site.errors import ApiError
+
+from . import tasks
+from .audio import VoiceRejected, load_reference, safe_download_name
+from .models import TranscriptState, Visibility, Voice
+
+
+def _check_quota(owner: User, new_bytes: int) -> None:
+    owned = Voice.objects.filter(owner=owner)
+    if owned.count() >= settings.VOICE_MAX_PER_USER:
+        raise ApiError(f"At most {settings.VOICE_MAX_PER_USER} voices per user; delete one first.",
+                       code="voice_quota", status_code=409)
+    used = owned.aggregate(total=Sum("audio_bytes"))["total"] or 0
+    if used + new_bytes > settings.VOICE_STORAGE_PER_USER:
+        raise ApiError("Your reference storage is full; delete a voice first.", code="voice_storage_quota",
+                       status_code=409)
+
+
+def _enqueue_after_commit(voice: Voice, *kinds: str) -> None:
+    for kind in kinds:
+        transaction.on_commit(lambda kind=kind: tasks.enqueue_voice_task(str(voice.pk), kind))  # type: ignore[misc]
+
+
+def voice_create(*, owner: User, name: str, data: bytes, filename: str = "", prompt_text: str = "",
+                 skip_whisper: bool = False, description: str = "", language: str = "",
+                 visibility: str = Visibility.PRIVATE) -> Voice:
+    if visibility == Visibility.SYSTEM:
+        raise ApiError("Only engines own system presets.", code="invalid", field="visibility")
+    if skip_whisper and not prompt_text.strip():
+        raise ApiError("skip_whisper needs prompt_text: without it nobody knows what the reference says.",
+                       code="prompt_text_required", field="prompt_text")
+    try:
+        clip = load_reference(data)
+    except VoiceRejected as exc:
+        raise ApiError(exc.message, code=exc.code, field="audio", status_code=exc.status_code) from exc
+    _check_quota(owner, len(clip.canonical))
+    voice = Voice(owner=owner, name=name.strip(), description=description, language=language,
+                  visibility=visibility, audio_sha256=clip.sha256, audio_bytes=len(clip.canonical),
+                  duration_s=clip.duration_s, sample_rate=clip.sample_rate, warnings=clip.warnings,
+                  original_filename=safe_download_name(filename), prompt_text=prompt_text.strip(),
+                  prompt_source="typed" if prompt_text.strip() else "",
+                  share_token=secrets.token_urlsafe(16) if visibility == Visibility.LINK else "")
+    needs_transcript = not voice.prompt_text and not skip_whisper
+    voice.transcript_state = TranscriptState.PENDING if needs_transcript else TranscriptState.NONE
+    stored = default_storage.save(f"voices/{clip.sha256[:2]}/{uuid.uuid4().hex}.flac", ContentFile(clip.canonical))
+    try:
+        with transaction.atomic():
+            voice.audio.name = stored
+            voice.save()
+            _enqueue_after_commit(voice, *([tasks.TRANSCRIBE] if needs_transcript else []), tasks.FEATURES)
+    except Exception:
+        default_storage.delete(stored)  # a failed upload leaves no file behind
+        raise
+    return voice
+
+
+def voice_update(*, voice: Voice, name: str | None = None, description: str | None = None,
+                 prompt_text: str | None = None, visibility: str | None = None) -> Voice:
+    if voice.is_preset:
+        raise ApiError("System presets cannot be changed.", code="read_only", status_code=403)
+    if name is not None:
+        voice.name = name.strip()
+    if description is not None:
+        voice.description = description
+    if prompt_text is not None:
+        voice.prompt_text, voice.prompt_source = prompt_text.strip(), "typed"
+        voice.transcript_state = TranscriptState.DONE if voice.prompt_text else TranscriptState.NONE
+    if visibility is not None:
+        if visibility == Visibility.SYSTEM:
+            raise ApiError("Only engines own system presets.", code="invalid", field="visibility")
+        voice.visibility = visibility
+        if visibility == Visibility.LINK and not voice.share_token:
+            voice.share_token = secrets.token_urlsafe(16)
+    voice.save()
+    return voice
+
+
+def voice_retranscribe(*, voice: Voice) -> Voice:
+    if voice.is_preset or not voice.audio:
+        raise ApiError("Presets have no reference audio to transcribe.", code="read_only", status_code=403)
+    voice.transcript_state = TranscriptState.PENDING
+    voice.save(update_fields=["transcript_state", "updated_at"])
+    _enqueue_after_commit(voice, tasks.TRANSCRIBE)
+    return voice
+
+
+def voice_recompute_features(*, voice: Voice) -> None:
+    voice.features.all().delete()
+    _enqueue_after_commit(voice, tasks.FEATURES)
+
+
+def voice_delete(*, voice: Voice) -> None:
+    """Jobs keep their own copy of the reference, so running ones are unaffected."""
+    if voice.is_preset:
+        raise ApiError("System presets cannot be deleted.", code="read_only", status_code=403)
+    name = voice.audio.name
+    voice.delete()
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+def presets_sync(*, engine_id: str, presets: list[tuple[str, str, str]]) -> None:
+    """Upsert an engine's preset voices as system rows (name, label, languages)."""
+    for preset_name, label, languages in presets:
+        Voice.objects.update_or_create(
+            owner=None, engine_id=engine_id, preset_name=preset_name,
+            defaults={"name": label, "visibility": Visibility.SYSTEM, "language": languages,
+                      "description": f"{engine_id} preset voice"})
