@@ -106,7 +106,7 @@ def main() -> None:
         server.wait(timeout=30)
         cleanup_redis()
     print(f"Device: {device_line()}; one Daphne process; {args.concurrency} concurrent clients; "
-          f"{args.seconds:.0f} s each")
+          f"{args.seconds:.0f} s each\n")
     print(table(["endpoint", "req/s", "p50 ms", "p99 ms", "errors"], [
         _row("GET /health (bare Django JSON view)", bare[0], bare[1], bare[2], args.seconds),
         _row("POST /api/v1/syntheses (cache hit)", hits[0], hits[1], hits[2], args.seconds)]))

@@ -98,7 +98,7 @@ def start_worker(var_dir: Path) -> subprocess.Popen[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     var_dir = setup_django("engine")
     from django.conf import settings
@@ -109,31 +109,36 @@ def main() -> None:
     engine = KokoroEngine(threads=settings.ENGINE_THREADS)
     engine.load("cpu")
     load_s = time.perf_counter() - load_started
-    direct_run(engine, "Warm up.")
-    direct: dict[tuple[str, str], tuple[float, float, float, float]] = {}
-    for key, text in TEXTS.items():
-        runs = [direct_run(engine, text) for _ in range(args.repeat)]
-        first, total = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
-        direct[key] = (first, total, runs[0][2], rss_mib())
-    engine.unload()  # the worker process gets the cores to itself from here on
     worker = start_worker(var_dir)
+    direct: dict[tuple[str, str], list[tuple[float, float, float]]] = {key: [] for key in TEXTS}
+    through_worker: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in TEXTS}
+    rss: dict[tuple[str, str], float] = {}
     try:
+        direct_run(engine, "Warm up.")
         worker_run("Warm up.")
-        through_worker = {key: [worker_run(text) for _ in range(args.repeat)] for key, text in TEXTS.items()}
+        # Interleaved, so both sides see the same machine conditions (the worker idles while direct runs).
+        for key, text in TEXTS.items():
+            for _ in range(args.repeat):
+                direct[key].append(direct_run(engine, text))
+                through_worker[key].append(worker_run(text))
+            rss[key] = rss_mib()
     finally:
         worker.terminate()
         worker.wait(timeout=60)
         cleanup_redis()
     rows = []
     for key, text in TEXTS.items():
-        first, total, audio_s, rss = direct[key]
+        first = statistics.median(r[0] for r in direct[key])
+        total = statistics.median(r[1] for r in direct[key])
+        audio_s = direct[key][0][2]
         w_first = statistics.median(r[0] for r in through_worker[key])
         w_total = statistics.median(r[1] for r in through_worker[key])
         rows.append([key[0], key[1], str(len(text)), f"{audio_s:.1f}", f"{total / audio_s:.2f}", f"{first:.2f}",
-                     f"{w_first:.2f}", f"{w_total / total:.2f}x", f"{rss:.0f}"])
-    print(f"Device: {device_line()}; engine {engine.version}; load {load_s:.1f}s; median of {args.repeat}")
+                     f"{w_first:.2f}", f"{w_total / total:.2f}x", f"{rss[key]:.0f}"])
+    print(f"Device: {device_line()}; engine {engine.version}; load {load_s:.1f}s; "
+          f"median of {args.repeat}, direct and worker runs interleaved\n")
     print(table(["lang", "text", "chars", "audio s", "RTF", "first chunk s", "first chunk via worker s",
-                 "worker/direct total", "peak RSS MiB"], rows))
+                 "worker/direct total", "peak RSS MiB (direct)"], rows))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ These views never touch request.user or the session, so responses carry no Set-C
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from django.core.files.storage import default_storage
@@ -18,17 +19,20 @@ from .edge import CDN_IMMUTABLE, IMMUTABLE, ranged_file_response
 from .encoding import CONTENT_TYPES
 from .selectors import job_by_token
 
-_ETAGS: dict[str, str] = {}  # storage name -> strong ETag; content-addressed files never change
+
+@lru_cache(maxsize=4096)
+def _etag_of(path: Path, size: int, mtime_ns: int) -> str:
+    """sha256 of the bytes; content-addressed files never change, so hashing once per process is enough."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f'"{digest.hexdigest()}"'
 
 
-def _strong_etag(path: Path, name: str) -> str:
-    if name not in _ETAGS:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _ETAGS[name] = f'"{digest.hexdigest()}"'
-    return _ETAGS[name]
+def _strong_etag(path: Path) -> str:
+    stat = path.stat()
+    return _etag_of(path, stat.st_size, stat.st_mtime_ns)
 
 
 @require_safe
@@ -47,5 +51,5 @@ def audio(request: HttpRequest, token: str, ext: str) -> HttpResponseBase:
         "X-Content-Type-Options": "nosniff",
         "Access-Control-Allow-Origin": "*",
     }
-    return ranged_file_response(request, path, content_type=CONTENT_TYPES[ext], etag=_strong_etag(path, name),
+    return ranged_file_response(request, path, content_type=CONTENT_TYPES[ext], etag=_strong_etag(path),
                                 headers=headers)

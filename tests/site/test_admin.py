@@ -12,7 +12,7 @@ from synthesis.cache import cache_get, l1
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.services import job_mark_failed
 from tests.support.results import cached_result_for, finished_job
-from tests.voices.test_apis import _voice
+from tests.support.voices import make_voice as _voice
 from voices.models import Visibility, Voice
 from workers import queue
 

@@ -11,9 +11,10 @@ from django.core.files.storage import default_storage
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from tests.voices.test_upload_validation import wav
+from tests.support.voices import make_voice as _voice
+from tests.support.voices import wav
 from voices.models import TranscriptState, Visibility, Voice
-from voices.services import presets_sync, voice_create
+from voices.services import presets_sync
 from voices.tasks import voice_tasks_key
 
 URL = "/api/v1/voices"
@@ -23,11 +24,6 @@ def _file(data: bytes, name: str = "me.wav") -> io.BytesIO:
     upload = io.BytesIO(data)
     upload.name = name
     return upload
-
-
-def _voice(owner: User, visibility: str = Visibility.PRIVATE, **extra: Any) -> Voice:
-    return voice_create(owner=owner, name="Mine", data=wav(), filename="mine.wav", prompt_text="a steady tone",
-                        visibility=visibility, **extra)
 
 
 def test_upload_creates_a_canonical_voice_and_queues_work(owner_client: APIClient, redis_isolated: Any,

@@ -9,17 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support.voices import wav
 from voices.audio import VoiceRejected, load_reference, safe_download_name, sniff_format
-
-
-def wav(seconds: float = 4.0, rate: int = 24000, channels: int = 1, level: float = 0.3,
-        subtype: str = "PCM_16") -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    mono = (level * np.sin(2 * np.pi * 200 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
-    samples = np.stack([mono] * channels, axis=1) if channels > 1 else mono
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format="WAV", subtype=subtype)
-    return buffer.getvalue()
 
 
 def _encoded(fmt: str, subtype: str) -> bytes:
