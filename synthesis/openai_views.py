@@ -7,8 +7,9 @@ are sent whole once encoded. AAC has no encoder here and is refused with a clear
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -104,12 +105,23 @@ async def speech(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return HttpResponse(data, content_type=CONTENT_TYPES[FORMATS[fmt]])
 
 
+def signed_in(view: Callable[[HttpRequest], Awaitable[JsonResponse]]) -> Callable[[HttpRequest], Any]:
+    """Async views that only need a signed-in user (token or session); 401 JSON otherwise."""
+
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest) -> JsonResponse:
+        try:
+            await request_user(request)
+        except ApiError as exc:
+            return error_response(exc)
+        return await view(request)
+
+    return wrapper
+
+
 @require_GET
+@signed_in
 async def models(request: HttpRequest) -> JsonResponse:
-    try:
-        await request_user(request)
-    except ApiError as exc:
-        return error_response(exc)
     ids = [*sorted(ENGINE_FACTORIES), *MODEL_ALIASES]
     return JsonResponse({"object": "list", "data": [
         {"id": model_id, "object": "model", "created": 0, "owned_by": "glmtts-portal",
@@ -117,11 +129,8 @@ async def models(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@signed_in
 async def voices(request: HttpRequest) -> JsonResponse:
-    try:
-        await request_user(request)
-    except ApiError as exc:
-        return error_response(exc)
     presets = [{"id": name, "name": label, "engine": "kokoro"} for name, label in PRESET_LABELS.items()]
     aliases = [{"id": alias, "name": f"{alias} (= {preset})", "engine": "kokoro"}
                for alias, preset in VOICE_ALIASES.items()]

@@ -88,7 +88,7 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     page.fill("#text", TEXT)
     _shot(page, "03-studio")
     page.click("#submit")
-    page.wait_for_function("() => document.getElementById('progress').value > 0", timeout=60_000)
+    page.wait_for_function("() => document.getElementById('progress').value > 0", timeout=120_000)
     page.wait_for_function("() => window.__glmtts.doneAt !== null", timeout=120_000)
     stats = page.evaluate("() => window.__glmtts")
     assert stats["cacheHit"] is False

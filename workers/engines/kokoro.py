@@ -93,6 +93,8 @@ class KokoroEngine:
         self.version = (f"kokoro-onnx-{importlib.metadata.version('kokoro-onnx')}"
                         f"+m{model_sha[:10]}+v{_file_sha256(voices)[:10]}")
         self.speaker.load()
+        # Computed once per engine version and kept on disk: pay it at start, never inside a job.
+        self._presets_embedded()
 
     def unload(self) -> None:
         self._kokoro = self._zh_g2p = None
