@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from glmtts_site.errors import ApiError
 from workers.engines.kokoro_presets import PRESET_LABELS
-from workers.engines.registry import ENGINE_FACTORIES
+from workers.engines.registry import ENGINE_FACTORIES, offered_engine_ids
 
 from .encoding import CONTENT_TYPES, wav_stream_header
 from .models import JobStatus, SynthesisJob
@@ -122,7 +122,7 @@ def signed_in(view: Callable[[HttpRequest], Awaitable[JsonResponse]]) -> Callabl
 @require_GET
 @signed_in
 async def models(request: HttpRequest) -> JsonResponse:
-    ids = [*sorted(ENGINE_FACTORIES), *MODEL_ALIASES]
+    ids = [*offered_engine_ids(), *MODEL_ALIASES]
     return JsonResponse({"object": "list", "data": [
         {"id": model_id, "object": "model", "created": 0, "owned_by": "glmtts-portal",
          "engine": MODEL_ALIASES.get(model_id, model_id) or settings.DEFAULT_ENGINE} for model_id in ids]})

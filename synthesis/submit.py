@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from glmtts_site.errors import ApiError
 from workers import queue
 from workers.audio import sha256_hex
-from workers.engines.registry import ENGINE_FACTORIES
+from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
 
 from . import quotas, singleflight
 from .cache import cache_get
@@ -66,6 +66,8 @@ def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_
     engine_id = engine_id or settings.DEFAULT_ENGINE
     if engine_id not in ENGINE_FACTORIES:
         raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
+    if (reason := engine_unavailable_reason(engine_id)) is not None:
+        raise ApiError(reason, code="engine_unavailable", field="engine")
     try:
         return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
                        reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)

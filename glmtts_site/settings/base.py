@@ -76,6 +76,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and tests write to one SQLite file: wait for a lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -144,7 +145,13 @@ WORKER_HEARTBEAT_STALE_S = env_float("WORKER_HEARTBEAT_STALE_S", 20.0)
 
 # --- Engines and queue ---------------------------------------------------------------------
 ENGINE_CACHE_DIR = Path(env_str("ENGINE_CACHE_DIR", str(VAR_DIR / "cache")))
-WORKER_ENGINES = env_list("WORKER_ENGINES", ["kokoro"])
+# GLM-TTS is offered only when a checkpoint directory (upstream layout) is configured.
+GLMTTS_CKPT_DIR = env_str("GLMTTS_CKPT_DIR", "")
+# The real download's text tokenizer (vq32k-phoneme-tokenizer) ships custom code, as upstream loads it.
+GLMTTS_TRUST_REMOTE_CODE = env_bool("GLMTTS_TRUST_REMOTE_CODE", False)
+# Replace polyphonic Chinese characters by phonemes (upstream --use_phoneme); changes the audio.
+GLMTTS_USE_PHONEME = env_bool("GLMTTS_USE_PHONEME", False)
+WORKER_ENGINES = env_list("WORKER_ENGINES", ["kokoro", "glmtts"] if GLMTTS_CKPT_DIR else ["kokoro"])
 DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "kokoro")
 ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)
 # Any Kokoro ONNX model and voices file (e.g. the official v1.0 set); empty = the bundled one.
@@ -171,6 +178,9 @@ VOICE_STORAGE_PER_USER = env_int("VOICE_STORAGE_PER_USER", 100 * 1024 * 1024, mi
 AUDIO_URL_KEY = env_str("AUDIO_URL_KEY", "")
 
 # --- API ----------------------------------------------------------------------------------
+# Seconds a web process remembers a resolved API token (0 = always ask the database); a
+# revocation reaches the revoking process at once and every other process within this time.
+API_TOKEN_CACHE_TTL_S = env_int("API_TOKEN_CACHE_TTL_S", 5, minimum=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its WWW-Authenticate header makes "not signed in" a 401, not a 403.

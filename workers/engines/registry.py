@@ -16,7 +16,25 @@ def _kokoro() -> Engine:
                         threads=settings.ENGINE_THREADS)
 
 
-ENGINE_FACTORIES: dict[str, Callable[[], Engine]] = {"kokoro": _kokoro}
+def _glmtts() -> Engine:
+    from .glmtts.engine import GlmTtsEngine
+
+    return GlmTtsEngine(ckpt_dir=settings.GLMTTS_CKPT_DIR, trust_remote_code=settings.GLMTTS_TRUST_REMOTE_CODE,
+                        use_phoneme=settings.GLMTTS_USE_PHONEME, threads=settings.ENGINE_THREADS)
+
+
+ENGINE_FACTORIES: dict[str, Callable[[], Engine]] = {"kokoro": _kokoro, "glmtts": _glmtts}
+
+
+def engine_unavailable_reason(engine_id: str) -> str | None:
+    """Why a known engine cannot be offered on this deployment, or None when it can."""
+    if engine_id == "glmtts" and not settings.GLMTTS_CKPT_DIR:
+        return "GLM-TTS is not configured on this server (GLMTTS_CKPT_DIR is unset)."
+    return None
+
+
+def offered_engine_ids() -> list[str]:
+    return sorted(e for e in ENGINE_FACTORIES if engine_unavailable_reason(e) is None)
 
 
 def engine_class(engine_id: str) -> type:
@@ -25,6 +43,10 @@ def engine_class(engine_id: str) -> type:
         from .kokoro import KokoroEngine
 
         return KokoroEngine
+    if engine_id == "glmtts":
+        from .glmtts.engine import GlmTtsEngine
+
+        return GlmTtsEngine
     raise ValueError(f"Unknown engine {engine_id!r}")
 
 

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from workers.engines.glmtts.longform import MAX_PROMPT_SPEECH_TOKENS, PromptCache, generate_long, split_segments
+from workers.engines.glmtts.longform import (
+    MAX_PROMPT_SPEECH_TOKENS,
+    Code,
+    PromptCache,
+    Segment,
+    generate_long,
+    split_segments,
+)
 from workers.engines.glmtts.text_frontend import text_frontend
 
 from .conftest import GOLDEN_DIR, golden
@@ -46,7 +53,10 @@ def test_generate_long_matches_upstream_orchestration(item: dict[str, Any]) -> N
     assert segments == item["text_tn_dict"]["syn_text_tn"]
     cache = PromptCache.start(prompt_text, _bytes(prompt_text + " "), PROMPT_CODES)
     llm = ReplayLLM(item["segments"])
-    produced = list(generate_long(segments, cache, tokenize=_bytes, speak=llm))
+    events = list(generate_long(segments, cache, tokenize=_bytes, speak=llm))
+    produced = [event for event in events if isinstance(event, Segment)]
+    # Codes are passed on one by one before their segment completes.
+    assert [e.code for e in events if isinstance(e, Code)] == [c for segment in produced for c in segment.codes]
 
     for call, recorded in zip(llm.calls, item["segments"], strict=True):
         assert call == (recorded["prompt_text_ids"], recorded["text_ids"], recorded["prompt_speech_ids"])

@@ -11,7 +11,7 @@ separate switch (`use_prompt_cache`) from our attention KV cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -70,7 +70,15 @@ class Segment:
     codes: list[int] = field(repr=False)
 
 
-SpeakFn = Callable[[list[int], list[int], list[int]], list[int]]
+@dataclass(frozen=True)
+class Code:
+    """One speech code of segment `index`, yielded the moment the LLM produced it."""
+
+    index: int
+    code: int
+
+
+SpeakFn = Callable[[list[int], list[int], list[int]], Iterable[int]]
 
 
 def split_segments(text: str, frontend: TextPipeline, *, g2p: Callable[[str], str] | None = None) -> list[str]:
@@ -81,12 +89,19 @@ def split_segments(text: str, frontend: TextPipeline, *, g2p: Callable[[str], st
 
 
 def generate_long(segments: list[str], cache: PromptCache, *, tokenize: Callable[[str], list[int]],
-                  speak: SpeakFn) -> Iterator[Segment]:
-    """Run the LLM segment by segment; `speak(prompt_text_ids, text_ids, prompt_speech) -> codes`."""
+                  speak: SpeakFn) -> Iterator[Code | Segment]:
+    """Run the LLM segment by segment; `speak(prompt_text_ids, text_ids, prompt_speech)` yields codes.
+
+    Every code is passed on as it comes (so audio can start before the segment is decoded), then the
+    finished Segment.
+    """
     for index, text in enumerate(segments):
         text_ids = tokenize(text)
         prompt_text_ids, prompt_speech = cache.prompt_for(text_ids)
-        codes = speak(prompt_text_ids, text_ids, prompt_speech)
+        codes: list[int] = []
+        for code in speak(prompt_text_ids, text_ids, prompt_speech):
+            codes.append(code)
+            yield Code(index, code)
         cache.remember(text, text_ids, codes)
         yield Segment(index=index, text=text, text_ids=text_ids, prompt_text_ids=prompt_text_ids,
                       prompt_speech=prompt_speech, codes=codes)

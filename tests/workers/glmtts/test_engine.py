@@ -1,0 +1,111 @@
+"""The GLM-TTS engine end to end on the tiny checkpoint: layout checks, voice features, synthesis."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthesis.params import SynthesisParams
+from workers.engines.base import AudioChunk, EngineError, Progress, ReferenceClip
+from workers.engines.glmtts.checkpoint import CheckpointError, CheckpointLayout
+from workers.engines.glmtts.engine import GlmTtsEngine
+
+from .conftest import golden
+from .tiny_ckpt import build_tiny_checkpoint
+
+PROMPT_TEXT = "the prompt text, spoken by a tiny random model."
+TEXT = "this is the target sentence for the tiny glm tts golden fixture."
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("glmtts"))
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_root: Path) -> GlmTtsEngine:
+    engine = GlmTtsEngine(ckpt_dir=str(tiny_root))
+    engine.load("cpu")
+    return engine
+
+
+@pytest.fixture(scope="module")
+def reference() -> ReferenceClip:
+    wav = golden("00_waveforms")["wav24k"].numpy()
+    return ReferenceClip(samples=wav, sample_rate=24000, sha256="f" * 64, prompt_text=PROMPT_TEXT)
+
+
+def test_layout_names_every_missing_part(tmp_path: Path) -> None:
+    (tmp_path / "llm").mkdir()
+    with pytest.raises(CheckpointError) as caught:
+        CheckpointLayout.resolve(tmp_path)
+    for part in ("llm/config.json", "flow/flow.pt", "flow/config.yaml", "hift/hift.pt", "campplus.onnx",
+                 "vq32k-phoneme-tokenizer/"):
+        assert part in str(caught.value)
+    with pytest.raises(CheckpointError, match="GLMTTS_CKPT_DIR is not set"):
+        CheckpointLayout.resolve("")
+
+
+def test_unconfigured_engine_fails_to_load_with_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EngineError) as caught:
+        GlmTtsEngine(ckpt_dir=str(tmp_path / "nowhere")).load("cpu")
+    assert caught.value.code == "engine_unavailable"
+
+
+def test_layout_accepts_the_ckpt_dir_or_its_parent(tiny_root: Path) -> None:
+    assert CheckpointLayout.resolve(tiny_root).root == CheckpointLayout.resolve(tiny_root / "ckpt").root
+    assert CheckpointLayout.resolve(tiny_root).vocos is None
+
+
+def test_voice_features_match_the_golden_prompt(engine: GlmTtsEngine, reference: ReferenceClip) -> None:
+    voice = engine.prepare_voice(preset=None, reference=reference)
+    features = voice.data
+    assert voice.cloned and features.prompt_text == PROMPT_TEXT
+    assert features.prompt_text_ids == golden("d_llm")["prompt_text_ids"][0].tolist()
+    assert features.speech_codes == golden("a_speech_tokenizer")["tokens_wav24k_resampled_inside"].tolist()
+    np.testing.assert_allclose(features.mels[24000].numpy(), golden("c_prompt_mel")["mel24k"].numpy(), atol=1e-4)
+    assert features.embedding.shape == (1, 192)
+
+
+def test_greedy_synthesis_reproduces_golden_tokens_and_lengths(engine: GlmTtsEngine, reference: ReferenceClip) -> None:
+    voice = engine.prepare_voice(preset=None, reference=reference)
+    params = SynthesisParams(top_k=1, seed=0)
+    events = list(engine.synthesize(text=TEXT, voice=voice, params=params, cancel=threading.Event()))
+    chunks = [event for event in events if isinstance(event, AudioChunk)]
+    assert [e.done for e in events if isinstance(e, Progress)] == [0, 1]
+    assert len(chunks) >= 3 and {chunk.sample_rate for chunk in chunks} == {24000}  # streamed
+    assert [chunk.seq for chunk in chunks] == list(range(len(chunks)))
+    audio = np.concatenate([chunk.samples for chunk in chunks])
+    # 155 greedy tokens + 75 prompt codes -> int(230 / 25 * 50) = 459 frames (Q10), minus 150 prompt frames.
+    assert audio.shape == (309 * 480,)
+    assert np.isfinite(audio).all() and float(np.sqrt(np.mean(audio**2))) > 0.01 and np.abs(audio).max() <= 0.99
+
+
+def test_same_seed_same_audio_and_cancel_stops(engine: GlmTtsEngine, reference: ReferenceClip) -> None:
+    voice = engine.prepare_voice(preset=None, reference=reference)
+    params = SynthesisParams(seed=7)
+    text = "short one. and a second sentence here."
+
+    def run() -> np.ndarray:
+        events = engine.synthesize(text=text, voice=voice, params=params, cancel=threading.Event())
+        return np.concatenate([e.samples for e in events if isinstance(e, AudioChunk)])
+
+    np.testing.assert_array_equal(run(), run())
+    cancel = threading.Event()
+    cancel.set()
+    assert not [e for e in engine.synthesize(text=text, voice=voice, params=params, cancel=cancel)
+                if isinstance(e, AudioChunk)]
+
+
+def test_refuses_what_it_cannot_do(engine: GlmTtsEngine, reference: ReferenceClip) -> None:
+    with pytest.raises(EngineError, match="reference"):
+        engine.prepare_voice(preset="jm_kumo", reference=None)
+    voice = engine.prepare_voice(preset=None, reference=reference)
+    for params, code in ((SynthesisParams(sample_rate=32000), "unsupported_sample_rate"),
+                         (SynthesisParams(speed=1.5), "invalid_speed")):
+        with pytest.raises(EngineError) as caught:
+            list(engine.synthesize(text=TEXT, voice=voice, params=params, cancel=threading.Event()))
+        assert caught.value.code == code

@@ -1,0 +1,145 @@
+"""The GLM-TTS engine behind the worker's streaming protocol: zero-shot cloning of a reference voice.
+
+Segment by segment (upstream's generate_long): split and normalize the text, decode speech codes with
+the LLM (prompt cache across segments when `use_prompt_cache`), and stream: flow + vocoder render
+chunks while the LLM is still decoding (streaming.py). As upstream, the random state is re-seeded before every segment,
+so a segment's audio depends on the seed and its own prompt, not on how many segments came before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from synthesis.params import SynthesisParams
+
+from ..base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
+from .checkpoint import CheckpointError, CheckpointLayout
+from .longform import Code, PromptCache, Segment, generate_long, split_segments
+from .pipeline import GlmTtsModels, VoiceFeatures, checkpoint_paths_for_version
+from .sampling import SamplingConfig
+from .streaming import StreamingToken2Wav
+
+_EDGE_BYTES = 1 << 20
+
+
+def checkpoint_digest(paths: list[Path]) -> str:
+    """Identity of the weights without reading gigabytes: names, sizes and the first and last MiB of each."""
+    digest = hashlib.sha256()
+    for path in paths:
+        size = path.stat().st_size
+        digest.update(f"{path.name}:{size}".encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(_EDGE_BYTES))
+            handle.seek(max(0, size - _EDGE_BYTES))
+            digest.update(handle.read(_EDGE_BYTES))
+    return digest.hexdigest()
+
+
+class GlmTtsEngine:
+    engine_id = "glmtts"
+    # Kokoro-style speed and the language hint do not reach GLM-TTS; everything else changes the bytes.
+    output_params = frozenset({"sample_rate", "format", "seed", "temperature", "top_p", "top_k",
+                               "use_prompt_cache"})
+
+    def __init__(self, *, ckpt_dir: str, trust_remote_code: bool = False, use_phoneme: bool = False,
+                 threads: int = 2) -> None:
+        self._ckpt_dir, self._trust, self._threads = ckpt_dir, trust_remote_code, threads
+        self.use_phoneme = use_phoneme
+        self._models: GlmTtsModels | None = None
+        self._lock = threading.Lock()
+        self.version = "unloaded"
+
+    @property
+    def loaded(self) -> bool:
+        return self._models is not None
+
+    def load(self, device: str) -> None:
+        try:
+            layout = CheckpointLayout.resolve(self._ckpt_dir)
+        except CheckpointError as exc:
+            raise EngineError("engine_unavailable", str(exc)) from exc
+        if device == "cpu":
+            torch.set_num_threads(self._threads)
+        self._models = GlmTtsModels(layout, device=device, trust_remote_code=self._trust)
+        phoneme = "+g2p" if self.use_phoneme else ""
+        self.version = f"glmtts-{checkpoint_digest(checkpoint_paths_for_version(layout))[:12]}{phoneme}"
+
+    def unload(self) -> None:
+        self._models = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def presets(self) -> list[PresetVoice]:
+        return []  # GLM-TTS clones the voice it is given; it has no built-in speakers in PRETRAIN mode
+
+    @property
+    def models(self) -> GlmTtsModels:
+        if self._models is None:
+            raise EngineError("engine_unloaded", "The GLM-TTS engine is not loaded.")
+        return self._models
+
+    def prepare_voice(self, *, preset: str | None, reference: ReferenceClip | None) -> VoicePrompt:
+        if reference is None:
+            raise EngineError("reference_required", "GLM-TTS clones a reference voice: choose one of your voices "
+                                                    "or upload a clip; it has no preset voices.")
+        if not reference.prompt_text.strip():
+            raise EngineError("prompt_text_required", "GLM-TTS needs the transcript of the reference clip.")
+        with self._lock:
+            features = self.models.voice_features(reference.samples, reference.sample_rate, reference.prompt_text)
+        return VoicePrompt(self.engine_id, f"ref:{reference.sha256}", "cloned voice", cloned=True, data=features)
+
+    def synthesize(self, *, text: str, voice: VoicePrompt, params: SynthesisParams,
+                   cancel: threading.Event) -> Iterator[Event]:
+        models = self.models
+        features: VoiceFeatures = voice.data
+        if params.sample_rate not in models.sample_rates:
+            raise EngineError("unsupported_sample_rate", f"This GLM-TTS checkpoint has no {params.sample_rate} Hz "
+                                                         "vocoder (vocos2d/generator_jit.ckpt).")
+        if params.speed != 1.0:
+            raise EngineError("invalid_speed", "GLM-TTS speaks at its natural speed only (speed 1.0).")
+        g2p = models.text.apply_g2p if self.use_phoneme else None
+        segments = split_segments(models.text.normalize(text), models.text, g2p=g2p)
+        if not segments:
+            raise EngineError("empty_text", "There is nothing to say in this text.")
+        yield Progress("synthesizing", 0, len(segments))
+        cache = PromptCache.start(features.prompt_text, features.prompt_text_ids, features.speech_codes,
+                                  enabled=params.use_prompt_cache)
+        sampling = SamplingConfig(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
+        generator = torch.Generator(device=models.device)
+
+        def speak(prompt_text_ids: list[int], text_ids: list[int], prompt_speech: list[int]) -> Iterator[int]:
+            generator.manual_seed(params.seed)  # upstream re-seeds before every segment
+            for code in models.lm.generate(prompt_text_ids, text_ids, prompt_speech, sampling=sampling,
+                                           generator=generator, use_kv_cache=params.use_kv_cache):
+                if cancel.is_set():
+                    return
+                yield code
+
+        with self._lock:
+            yield from self._stream(generate_long(segments, cache, tokenize=models.tokenizer.encode, speak=speak),
+                                    features, params, cancel, len(segments))
+
+    def _stream(self, events: Iterator[Code | Segment], features: VoiceFeatures, params: SynthesisParams,
+                cancel: threading.Event, total: int) -> Iterator[Event]:
+        """Audio chunks while each segment is still being decoded; progress after each segment."""
+        seq, stream = 0, None
+        for event in events:
+            if cancel.is_set():
+                return
+            if isinstance(event, Code):
+                if stream is None:  # a new segment: fresh noise, seeded like the segment's LLM
+                    stream = StreamingToken2Wav(self.models, features, params.sample_rate, seed=params.seed)
+                audio = stream.push(event.code)
+            else:
+                audio = stream.finish() if stream is not None else None
+                stream = None
+            if audio is not None and len(audio):
+                yield AudioChunk(seq, audio, params.sample_rate)
+                seq += 1
+            if isinstance(event, Segment):
+                yield Progress("synthesizing", event.index + 1, total)

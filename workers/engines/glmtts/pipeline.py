@@ -1,0 +1,93 @@
+"""The GLM-TTS models, loaded once, and the two halves of a synthesis: voice features and token-to-wave.
+
+Voice features (prompt text ids, 25 Hz speech codes, CAM++ embedding, prompt mel per output rate) are
+computed once per voice and engine version and kept by the worker's voice cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio import mel_spectrogram, resample
+from .campplus import CampPlus
+from .checkpoint import CheckpointLayout
+from .flow import FlowModel
+from .hift import HiFTGenerator
+from .llm import SpeechTokenLM
+from .speech_tokenizer import SpeechTokenizer
+from .text_frontend import TextFrontend, text_frontend
+from .text_tokenizer import TextTokenizer, load_text_tokenizer
+from .vocos import Vocos2D
+
+TOKEN_RATE = 25
+SPEAKER_RATE = 16000
+
+
+@dataclass(frozen=True)
+class VoiceFeatures:
+    prompt_text: str  # normalized transcript of the reference clip
+    prompt_text_ids: list[int]
+    speech_codes: list[int]
+    embedding: torch.Tensor = field(repr=False)  # [1, 192]
+    mels: dict[int, torch.Tensor] = field(repr=False)  # output sample rate -> prompt mel [1, T, 80]
+
+
+class GlmTtsModels:
+    """Every model of the pipeline on one device; thread-compatible, not thread-safe (the engine locks)."""
+
+    def __init__(self, layout: CheckpointLayout, *, device: str, trust_remote_code: bool) -> None:
+        self.layout, self.device = layout, torch.device(device)
+        self.text: TextFrontend = text_frontend()
+        self.tokenizer: TextTokenizer = load_text_tokenizer(layout.text_tokenizer, layout.fixture_vocab,
+                                                            trust_remote_code=trust_remote_code)
+        self.speech_tokenizer = SpeechTokenizer.from_dir(layout.speech_tokenizer, device=device)
+        self.campplus = CampPlus(layout.campplus, device=device)
+        self.lm = SpeechTokenLM.from_dir(layout.llm, self.tokenizer.special, device=device)
+        self.flow = FlowModel.from_dir(layout.flow, device=device)
+        self.hift = HiFTGenerator.from_checkpoint(layout.hift, device=device)
+        self.vocos = Vocos2D.from_file(layout.vocos, device=device) if layout.vocos else None
+
+    @property
+    def sample_rates(self) -> tuple[int, ...]:
+        return (24000, 32000) if self.vocos is not None else (24000,)
+
+    def voice_features(self, samples: np.ndarray, sample_rate: int, prompt_text: str) -> VoiceFeatures:
+        wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
+        wav16k = resample(wav, sample_rate, SPEAKER_RATE)
+        codes = self.speech_tokenizer.tokenize([(wav16k, SPEAKER_RATE)])[0]
+        normalized = self.text.normalize(prompt_text)
+        mels = {rate: mel_spectrogram(resample(wav, sample_rate, rate)[None], rate) for rate in self.sample_rates}
+        return VoiceFeatures(prompt_text=normalized, prompt_text_ids=self.tokenizer.encode(normalized + " "),
+                             speech_codes=codes.tolist(), embedding=self.campplus.embed(wav16k).reshape(1, -1),
+                             mels=mels)
+
+    @torch.inference_mode()
+    def token2wav(self, codes: list[int], voice: VoiceFeatures, sample_rate: int,
+                  generator: torch.Generator | None = None) -> np.ndarray:
+        """Flow (prompted with the voice's own codes and mel, never the prompt cache) then the vocoder."""
+        device = self.device
+        mel = self.flow.inference(torch.tensor([codes], dtype=torch.long, device=device),
+                                  torch.tensor([voice.speech_codes], dtype=torch.long, device=device),
+                                  voice.mels[sample_rate].to(device), voice.embedding.to(device), generator=generator)
+        if sample_rate == 24000:
+            wav = self.hift.inference(mel, generator=generator)
+        elif self.vocos is not None:
+            wav = self.vocos(mel)
+        else:
+            raise ValueError(f"No vocoder for {sample_rate} Hz in {self.layout.root}")
+        return wav.reshape(-1).float().cpu().numpy()
+
+
+def checkpoint_paths_for_version(layout: CheckpointLayout) -> list[Path]:
+    """Files whose content defines what the engine outputs (see engine version)."""
+    paths = [layout.llm / "config.json", layout.llm / "model.safetensors", layout.flow / "config.yaml",
+             layout.flow / "flow.pt", layout.hift, layout.speech_tokenizer / "config.json",
+             layout.speech_tokenizer / "model.safetensors", layout.campplus]
+    paths += sorted(layout.llm.glob("model-*.safetensors"))
+    if layout.vocos is not None:
+        paths.append(layout.vocos)
+    return [path for path in paths if path.is_file()]
