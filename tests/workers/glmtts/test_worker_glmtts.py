@@ -1,0 +1,59 @@
+"""A full GLM-TTS synthesis through a real worker process on the tiny checkpoint, and the API's gate."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import soundfile as sf
+
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.params import SynthesisParams
+from synthesis.services import ReferenceUpload, job_create
+from tests.support.processes import Workers, wait_for
+
+from .conftest import golden
+from .tiny_ckpt import build_tiny_checkpoint
+
+PROMPT_TEXT = "the prompt text, spoken by a tiny random model."
+TEXT = "this is the target sentence for the tiny glm tts golden fixture."
+
+
+def _reference_wav() -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, golden("00_waveforms")["wav24k"].numpy(), 24000, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_synthesizes_with_the_tiny_checkpoint(tmp_path: Path, workers: Workers, media_tmp: Path) -> None:
+    root = build_tiny_checkpoint(tmp_path / "glmtts")
+    workers.extra_env.update(WORKER_ENGINES="glmtts", GLMTTS_CKPT_DIR=str(root))
+    workers.start("glm")
+    job = job_create(owner=None, text=TEXT, engine_id="glmtts", prompt_text=PROMPT_TEXT, skip_whisper=True,
+                     reference=ReferenceUpload("prompt.wav", _reference_wav()), params=SynthesisParams(top_k=1))
+
+    def finished() -> bool:
+        job.refresh_from_db()
+        return job.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    wait_for(finished, timeout_s=180, what="the GLM-TTS job")
+    assert job.status == JobStatus.DONE, (job.error_code, job.error_message, workers.log("glm")[-3000:])
+    assert job.engine_version.startswith("glmtts-") and job.sample_rate == 24000
+    audio, rate = sf.read(media_tmp / job.output.name)
+    assert rate == 24000 and audio.ndim == 1
+    # Greedy decoding: between min_len (2 x 64 text bytes) and max_len (20 x) codes, 2 frames of 480 each.
+    assert 128 * 960 <= len(audio) <= 1280 * 960 and abs(job.audio_duration_s - len(audio) / rate) < 0.01
+
+
+@pytest.mark.django_db
+def test_api_refuses_glmtts_when_it_is_not_configured(owner_client: Any, settings: Any) -> None:
+    settings.GLMTTS_CKPT_DIR = ""
+    response = owner_client.post("/api/v1/syntheses", {"text": "hello", "engine": "glmtts"}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "engine_unavailable" and "GLMTTS_CKPT_DIR" in body["error"]["message"]
+    assert SynthesisJob.objects.count() == 0
