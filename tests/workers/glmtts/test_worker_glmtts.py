@@ -43,7 +43,7 @@ def test_worker_synthesizes_with_the_tiny_checkpoint(tmp_path: Path, workers: Wo
     wait_for(finished, timeout_s=180, what="the GLM-TTS job")
     assert job.status == JobStatus.DONE, (job.error_code, job.error_message, workers.log("glm")[-3000:])
     assert job.engine_version.startswith("glmtts-") and job.sample_rate == 24000
-    audio, rate = sf.read(media_tmp / job.output.name)
+    audio, rate = sf.read(media_tmp / str(job.output.name))
     assert rate == 24000 and audio.ndim == 1
     # Greedy decoding: between min_len (2 x 64 text bytes) and max_len (20 x) codes, 2 frames of 480 each.
     assert 128 * 960 <= len(audio) <= 1280 * 960 and abs(job.audio_duration_s - len(audio) / rate) < 0.01
