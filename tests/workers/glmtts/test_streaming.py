@@ -43,7 +43,7 @@ def _log_mel(audio: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def _whole(engine: GlmTtsEngine, voice: VoiceFeatures, codes: list[int], stream: StreamingToken2Wav) -> torch.Tensor:
     """One flow + one vocoder pass over all codes, from the stream's own flow and vocoder noise."""
-    models = engine.models
+    models = engine.models.acoustic
     total = models.flow.frame_count(len(voice.speech_codes) + len(codes))
     mel = models.flow.inference(torch.tensor([codes]), torch.tensor([voice.speech_codes]), voice.mels[24000],
                                 voice.embedding, noise=stream.noise[:, :total])
@@ -60,7 +60,7 @@ def _distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> flo
 def test_streamed_chunks_join_close_to_the_non_streamed_audio(engine: GlmTtsEngine, voice: VoiceFeatures,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     codes = golden("d_llm")["greedy_tokens"].tolist()
-    stream = StreamingToken2Wav(engine.models, voice, 24000, seed=0)
+    stream = StreamingToken2Wav(engine.models.acoustic, voice, 24000, seed=0)
     renders: list[tuple[torch.Tensor, int, int]] = []
     vocode = stream._vocode
 
@@ -111,7 +111,7 @@ def test_first_audio_leaves_before_the_llm_has_finished(engine: GlmTtsEngine, vo
 
 
 def test_stream_without_codes_is_empty(engine: GlmTtsEngine, voice: VoiceFeatures) -> None:
-    assert StreamingToken2Wav(engine.models, voice, 24000, seed=0).finish().size == 0
+    assert StreamingToken2Wav(engine.models.acoustic, voice, 24000, seed=0).finish().size == 0
 
 
 def test_unconfigured_engine_is_not_offered(settings: Any, tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ class GlmTtsEngine:
                    cancel: threading.Event) -> Iterator[Event]:
         models = self.models
         features: VoiceFeatures = voice.data
-        if params.sample_rate not in models.sample_rates:
+        if params.sample_rate not in models.acoustic.sample_rates:
             raise EngineError("unsupported_sample_rate", f"This GLM-TTS checkpoint has no {params.sample_rate} Hz "
                                                          "vocoder (vocos2d/generator_jit.ckpt).")
         if params.speed != 1.0:
@@ -133,7 +133,7 @@ class GlmTtsEngine:
                 return
             if isinstance(event, Code):
                 if stream is None:  # a new segment: fresh noise, seeded like the segment's LLM
-                    stream = StreamingToken2Wav(self.models, features, params.sample_rate, seed=params.seed)
+                    stream = StreamingToken2Wav(self.models.acoustic, features, params.sample_rate, seed=params.seed)
                 audio = stream.push(event.code)
             else:
                 audio = stream.finish() if stream is not None else None

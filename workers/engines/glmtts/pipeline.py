@@ -36,34 +36,15 @@ class VoiceFeatures:
     mels: dict[int, torch.Tensor] = field(repr=False)  # output sample rate -> prompt mel [1, T, 80]
 
 
-class GlmTtsModels:
-    """Every model of the pipeline on one device; thread-compatible, not thread-safe (the engine locks)."""
+class AcousticModels:
+    """Flow + vocoders: speech codes -> audio. All that token-to-wave and streaming need."""
 
-    def __init__(self, layout: CheckpointLayout, *, device: str, trust_remote_code: bool) -> None:
-        self.layout, self.device = layout, torch.device(device)
-        self.text: TextFrontend = text_frontend()
-        self.tokenizer: TextTokenizer = load_text_tokenizer(layout.text_tokenizer, layout.fixture_vocab,
-                                                            trust_remote_code=trust_remote_code)
-        self.speech_tokenizer = SpeechTokenizer.from_dir(layout.speech_tokenizer, device=device)
-        self.campplus = CampPlus(layout.campplus, device=device)
-        self.lm = SpeechTokenLM.from_dir(layout.llm, self.tokenizer.special, device=device)
-        self.flow = FlowModel.from_dir(layout.flow, device=device)
-        self.hift = HiFTGenerator.from_checkpoint(layout.hift, device=device)
-        self.vocos = Vocos2D.from_file(layout.vocos, device=device) if layout.vocos else None
+    def __init__(self, flow: FlowModel, hift: HiFTGenerator, vocos: Vocos2D | None, device: torch.device) -> None:
+        self.flow, self.hift, self.vocos, self.device = flow, hift, vocos, device
 
     @property
     def sample_rates(self) -> tuple[int, ...]:
         return (24000, 32000) if self.vocos is not None else (24000,)
-
-    def voice_features(self, samples: np.ndarray, sample_rate: int, prompt_text: str) -> VoiceFeatures:
-        wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
-        wav16k = resample(wav, sample_rate, SPEAKER_RATE)
-        codes = self.speech_tokenizer.tokenize([(wav16k, SPEAKER_RATE)])[0]
-        normalized = self.text.normalize(prompt_text)
-        mels = {rate: mel_spectrogram(resample(wav, sample_rate, rate)[None], rate) for rate in self.sample_rates}
-        return VoiceFeatures(prompt_text=normalized, prompt_text_ids=self.tokenizer.encode(normalized + " "),
-                             speech_codes=codes.tolist(), embedding=self.campplus.embed(wav16k).reshape(1, -1),
-                             mels=mels)
 
     @torch.inference_mode()
     def token2wav(self, codes: list[int], voice: VoiceFeatures, sample_rate: int,
@@ -78,8 +59,35 @@ class GlmTtsModels:
         elif self.vocos is not None:
             wav = self.vocos(mel)
         else:
-            raise ValueError(f"No vocoder for {sample_rate} Hz in {self.layout.root}")
+            raise ValueError(f"No vocoder for {sample_rate} Hz")
         return wav.reshape(-1).float().cpu().numpy()
+
+
+class GlmTtsModels:
+    """Every model of the pipeline on one device; thread-compatible, not thread-safe (the engine locks)."""
+
+    def __init__(self, layout: CheckpointLayout, *, device: str, trust_remote_code: bool) -> None:
+        self.layout, self.device = layout, torch.device(device)
+        self.text: TextFrontend = text_frontend()
+        self.tokenizer: TextTokenizer = load_text_tokenizer(layout.text_tokenizer, layout.fixture_vocab,
+                                                            trust_remote_code=trust_remote_code)
+        self.speech_tokenizer = SpeechTokenizer.from_dir(layout.speech_tokenizer, device=device)
+        self.campplus = CampPlus(layout.campplus, device=device)
+        self.lm = SpeechTokenLM.from_dir(layout.llm, self.tokenizer.special, device=device)
+        vocos = Vocos2D.from_file(layout.vocos, device=device) if layout.vocos else None
+        self.acoustic = AcousticModels(FlowModel.from_dir(layout.flow, device=device),
+                                       HiFTGenerator.from_checkpoint(layout.hift, device=device), vocos, self.device)
+
+    def voice_features(self, samples: np.ndarray, sample_rate: int, prompt_text: str) -> VoiceFeatures:
+        wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
+        wav16k = resample(wav, sample_rate, SPEAKER_RATE)
+        codes = self.speech_tokenizer.tokenize([(wav16k, SPEAKER_RATE)])[0]
+        normalized = self.text.normalize(prompt_text)
+        mels = {rate: mel_spectrogram(resample(wav, sample_rate, rate)[None], rate)
+                for rate in self.acoustic.sample_rates}
+        return VoiceFeatures(prompt_text=normalized, prompt_text_ids=self.tokenizer.encode(normalized + " "),
+                             speech_codes=codes.tolist(), embedding=self.campplus.embed(wav16k).reshape(1, -1),
+                             mels=mels)
 
 
 def checkpoint_paths_for_version(layout: CheckpointLayout) -> list[Path]:
