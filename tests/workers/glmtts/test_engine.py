@@ -109,3 +109,17 @@ def test_refuses_what_it_cannot_do(engine: GlmTtsEngine, reference: ReferenceCli
         with pytest.raises(EngineError) as caught:
             list(engine.synthesize(text=TEXT, voice=voice, params=params, cancel=threading.Event()))
         assert caught.value.code == code
+
+
+def test_bf16_path_runs_end_to_end(tiny_root: Path, reference: ReferenceClip) -> None:
+    """The GPU dtype (LLM and flow in bf16, vocoder in fp32), exercised on CPU so CI covers its plumbing."""
+    import torch
+
+    engine = GlmTtsEngine(ckpt_dir=str(tiny_root), dtype=torch.bfloat16)
+    engine.load("cpu")
+    assert next(engine.models.lm.model.parameters()).dtype == torch.bfloat16
+    voice = engine.prepare_voice(preset=None, reference=reference)
+    events = engine.synthesize(text="a short one.", voice=voice, params=SynthesisParams(seed=3),
+                               cancel=threading.Event())
+    audio = np.concatenate([e.samples for e in events if isinstance(e, AudioChunk)])
+    assert audio.dtype == np.float32 and np.isfinite(audio).all() and len(audio) % 480 == 0 and len(audio) > 0

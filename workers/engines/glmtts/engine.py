@@ -47,8 +47,8 @@ class GlmTtsEngine:
                                "use_prompt_cache"})
 
     def __init__(self, *, ckpt_dir: str, trust_remote_code: bool = False, use_phoneme: bool = False,
-                 threads: int = 2) -> None:
-        self._ckpt_dir, self._trust, self._threads = ckpt_dir, trust_remote_code, threads
+                 threads: int = 2, dtype: torch.dtype | None = None) -> None:
+        self._ckpt_dir, self._trust, self._threads, self._dtype = ckpt_dir, trust_remote_code, threads, dtype
         self.use_phoneme = use_phoneme
         self._models: GlmTtsModels | None = None
         self._lock = threading.Lock()
@@ -65,7 +65,7 @@ class GlmTtsEngine:
             raise EngineError("engine_unavailable", str(exc)) from exc
         if device == "cpu":
             torch.set_num_threads(self._threads)
-        self._models = GlmTtsModels(layout, device=device, trust_remote_code=self._trust)
+        self._models = GlmTtsModels(layout, device=device, trust_remote_code=self._trust, dtype=self._dtype)
         phoneme = "+g2p" if self.use_phoneme else ""
         self.version = f"glmtts-{checkpoint_digest(checkpoint_paths_for_version(layout))[:12]}{phoneme}"
 

@@ -53,7 +53,8 @@ class AcousticModels:
         device = self.device
         mel = self.flow.inference(torch.tensor([codes], dtype=torch.long, device=device),
                                   torch.tensor([voice.speech_codes], dtype=torch.long, device=device),
-                                  voice.mels[sample_rate].to(device), voice.embedding.to(device), generator=generator)
+                                  voice.mels[sample_rate].to(device), voice.embedding.to(device),
+                                  generator=generator).float()
         if sample_rate == 24000:
             wav = self.hift.inference(mel, generator=generator)
         elif self.vocos is not None:
@@ -66,16 +67,20 @@ class AcousticModels:
 class GlmTtsModels:
     """Every model of the pipeline on one device; thread-compatible, not thread-safe (the engine locks)."""
 
-    def __init__(self, layout: CheckpointLayout, *, device: str, trust_remote_code: bool) -> None:
+    def __init__(self, layout: CheckpointLayout, *, device: str, trust_remote_code: bool,
+                 dtype: torch.dtype | None = None) -> None:
         self.layout, self.device = layout, torch.device(device)
+        # The LLM and the flow run in bf16 on GPUs (upstream: fp32 everywhere); feature extractors, CAM++
+        # and the vocoders stay fp32 (their STFTs and f0 integration need the precision).
+        self.dtype = dtype or (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
         self.text: TextFrontend = text_frontend()
         self.tokenizer: TextTokenizer = load_text_tokenizer(layout.text_tokenizer, layout.fixture_vocab,
                                                             trust_remote_code=trust_remote_code)
         self.speech_tokenizer = SpeechTokenizer.from_dir(layout.speech_tokenizer, device=device)
         self.campplus = CampPlus(layout.campplus, device=device)
-        self.lm = SpeechTokenLM.from_dir(layout.llm, self.tokenizer.special, device=device)
+        self.lm = SpeechTokenLM.from_dir(layout.llm, self.tokenizer.special, device=device, dtype=self.dtype)
         vocos = Vocos2D.from_file(layout.vocos, device=device) if layout.vocos else None
-        self.acoustic = AcousticModels(FlowModel.from_dir(layout.flow, device=device),
+        self.acoustic = AcousticModels(FlowModel.from_dir(layout.flow, device=device).to(self.dtype),
                                        HiFTGenerator.from_checkpoint(layout.hift, device=device), vocos, self.device)
 
     def voice_features(self, samples: np.ndarray, sample_rate: int, prompt_text: str) -> VoiceFeatures:

@@ -90,7 +90,7 @@ class StreamingToken2Wav:
             self.noise = torch.cat((self.noise, more), dim=1)
         return models.flow.inference(torch.tensor([self.codes], dtype=torch.long, device=models.device), prompt,
                                      voice.mels[self.sample_rate].to(models.device),
-                                     voice.embedding.to(models.device), noise=self.noise[:, :total])
+                                     voice.embedding.to(models.device), noise=self.noise[:, :total]).float()
 
     def _target_frames(self, n_tokens: int) -> int:
         flow, n_prompt = self.models.flow, len(self.voice.speech_codes)
