@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from workers.engines.glmtts.llm import SpeechTokenLM
-from workers.engines.glmtts.sampling import SamplingConfig, nucleus_candidates, sample_token
+from workers.engines.glmtts.sampling import SamplingConfig, nucleus_candidates, sample_token, sample_token_on_device
 
 from .conftest import golden
 
@@ -61,3 +61,24 @@ def test_each_parameter_changes_the_tokens(lm: SpeechTokenLM, prompt: tuple, cha
     # tested at a value that leaves one candidate.
     base = _decode(lm, prompt, SamplingConfig(), seed=5)
     assert _decode(lm, prompt, SamplingConfig(**change), seed=5) != base
+
+
+def test_device_sampling_batches_host_syncs_and_keeps_greedy_exact(lm: SpeechTokenLM) -> None:
+    gold = golden("d_llm")
+    full = (gold["prompt_text_ids"][0].tolist(), gold["text_ids"][0].tolist(), gold["prompt_speech_ids"][0].tolist())
+    tokens = list(lm.generate(*full, sampling=SamplingConfig(top_k=1), sync_every=8))
+    assert tokens == gold["greedy_tokens"].tolist()  # stops at the same EOS although 8 steps run per read-back
+
+
+def test_device_sampling_is_seeded_and_repetition_aware(lm: SpeechTokenLM, prompt: tuple) -> None:
+    def run(seed: int) -> list[int]:
+        return list(lm.generate(*prompt, sampling=SamplingConfig(), sync_every=8,
+                                generator=torch.Generator().manual_seed(seed)))
+
+    assert run(1) == run(1) != run(2)
+    assert all(0 <= code < 32768 for code in run(1))
+    logp = torch.tensor([0.99, 0.0025, 0.0025, 0.0025, 0.0025]).log()
+    recent = torch.zeros(10, dtype=torch.long)
+    draws = {int(sample_token_on_device(logp, recent, SamplingConfig(top_p=0.5), torch.Generator().manual_seed(s)))
+             for s in range(400)}
+    assert draws - {0}

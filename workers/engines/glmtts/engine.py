@@ -111,11 +111,14 @@ class GlmTtsEngine:
                                   enabled=params.use_prompt_cache)
         sampling = SamplingConfig(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
         generator = torch.Generator(device=models.device)
+        # CPU: upstream's exact draws, a host sync per token costs nothing. GPU: read tokens back every 8.
+        sync_every = 1 if models.device.type == "cpu" else 8
 
         def speak(prompt_text_ids: list[int], text_ids: list[int], prompt_speech: list[int]) -> Iterator[int]:
             generator.manual_seed(params.seed)  # upstream re-seeds before every segment
             for code in models.lm.generate(prompt_text_ids, text_ids, prompt_speech, sampling=sampling,
-                                           generator=generator, use_kv_cache=params.use_kv_cache):
+                                           generator=generator, use_kv_cache=params.use_kv_cache,
+                                           sync_every=sync_every):
                 if cancel.is_set():
                     return
                 yield code

@@ -9,6 +9,7 @@ whole sequence every step, which only exists to measure what the cache saves.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import DynamicCache, LlamaForCausalLM
 
-from .sampling import SamplingConfig, sample_token
+from .sampling import SamplingConfig, sample_token, sample_token_on_device
 
 AUDIO_CODES = 32768
 _SPECIAL_NAMES = {"ats": "<|audio_0|>", "ate": "<|audio_32767|>", "boa": "<|begin_of_audio|>",
@@ -77,38 +78,49 @@ class SpeechTokenLM:
         ids = [*prompt_text_ids, *text_ids, self.special.boa, *(code + shift for code in prompt_speech)]
         return torch.tensor([ids], dtype=torch.long, device=self.device)
 
-    @torch.inference_mode()
     def generate(self, prompt_text_ids: list[int], text_ids: list[int], prompt_speech: list[int], *,
                  sampling: SamplingConfig, generator: torch.Generator | None = None, use_kv_cache: bool = True,
-                 on_step: StepHook | None = None) -> Iterator[int]:
+                 on_step: StepHook | None = None, sync_every: int = 1) -> Iterator[int]:
         """Yield speech codes (0..32767) as they are decoded; stops at EOS or max_len.
 
+        sync_every=1 samples exactly as upstream (same generator draws, one host sync per token). A larger
+        value keeps sampling on the device and reads tokens back every `sync_every` steps (one sync per
+        batch; up to sync_every - 1 forwards after EOS are wasted): the GPU path.
         Deviation from upstream (Q8): EOS is masked before min_len for every sampler, so greedy decoding
         (top_k=1) cannot loop forever re-drawing EOS. `on_step(i, logp)` sees the raw log-probs of each step.
         """
-        min_len = int(len(text_ids) * sampling.min_token_text_ratio)
-        max_len = int(len(text_ids) * sampling.max_token_text_ratio)
-        sequence = self.prompt_ids(prompt_text_ids, text_ids, prompt_speech)
+        steps = self._token_steps(self.prompt_ids(prompt_text_ids, text_ids, prompt_speech), len(text_ids),
+                                  sampling, generator, use_kv_cache, on_step, exact=sync_every == 1)
+        with torch.inference_mode():
+            while batch := list(itertools.islice(steps, max(1, sync_every))):
+                for token_id in torch.stack(batch).tolist():
+                    if token_id == self.special.eoa:
+                        return
+                    yield self._to_code(token_id)
+
+    def _token_steps(self, sequence: torch.Tensor, n_text: int, sampling: SamplingConfig,
+                     generator: torch.Generator | None, use_kv_cache: bool, on_step: StepHook | None, *,
+                     exact: bool) -> Iterator[torch.Tensor]:
+        """Sampled token ids as 0-d device tensors, one per forward; never reads them back itself."""
+        min_len = int(n_text * sampling.min_token_text_ratio)
+        max_len = int(n_text * sampling.max_token_text_ratio)
         cache = DynamicCache() if use_kv_cache else None
         step_input = sequence
-        decoded: list[int] = []
-        recent = torch.empty(0, dtype=torch.long, device=self.device)
-        for step in range(max_len):
-            logp = self._next_logp(step_input, cache)
-            if on_step is not None:
-                on_step(step, logp)
-            if step < min_len:
-                logp = logp.clone()
-                logp[self.special.eoa] = -float("inf")
-            token = sample_token(logp, recent, sampling, generator)
-            token_id = int(token)
-            if token_id == self.special.eoa:
-                return
-            decoded.append(token_id)
-            recent = torch.cat([recent[-(sampling.win_size - 1):], token.view(1)])
-            yield self._to_code(token_id)
-            next_ids = token.view(1, 1)
-            step_input = next_ids if use_kv_cache else torch.cat([step_input, next_ids], dim=1)
+        recent = torch.full((sampling.win_size,), -1, dtype=torch.long, device=self.device)
+        sample = sample_token if exact else sample_token_on_device
+        with torch.inference_mode():
+            for step in range(max_len):
+                logp = self._next_logp(step_input, cache)
+                if on_step is not None:
+                    on_step(step, logp)
+                if step < min_len:
+                    logp = logp.clone()
+                    logp[self.special.eoa] = -float("inf")
+                token = sample(logp, recent, sampling, generator)
+                yield token
+                recent = torch.cat([recent[1:], token.view(1)])
+                next_ids = token.view(1, 1)
+                step_input = next_ids if use_kv_cache else torch.cat([step_input, next_ids], dim=1)
 
     def _next_logp(self, input_ids: torch.Tensor, cache: DynamicCache | None) -> torch.Tensor:
         out = self.model(inputs_embeds=self.embed(input_ids), past_key_values=cache, use_cache=cache is not None,

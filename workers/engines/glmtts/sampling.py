@@ -62,7 +62,23 @@ def sample_token(logp: torch.Tensor, recent: torch.Tensor, config: SamplingConfi
     # upstream does, so a seeded CPU run reproduces upstream's tokens (pinned by the golden test).
     kept = int((weights > 0).sum())
     choice = sorted_ids[:kept][torch.multinomial(weights[:kept], 1, replacement=True, generator=generator)][0]
-    window = recent[-config.win_size:]
-    if window.numel() and int((window == choice).sum()) >= config.win_size * config.tau_r:
+    window = recent[-config.win_size:]  # padded with -1 before the first win_size tokens
+    if int((window == choice).sum()) >= config.win_size * config.tau_r:
         choice = torch.multinomial(logp.softmax(dim=-1), 1, replacement=True, generator=generator)[0]
     return choice
+
+
+def sample_token_on_device(logp: torch.Tensor, recent: torch.Tensor, config: SamplingConfig,
+                           generator: torch.Generator | None = None) -> torch.Tensor:
+    """The same distribution as sample_token without any host sync (GPU path).
+
+    The nucleus draw uses the zero-padded candidate vector, and the full-distribution fallback is always
+    drawn and selected with torch.where; so the generator is consumed differently from upstream.
+    """
+    if config.greedy:
+        return logp.argmax(dim=-1)
+    sorted_ids, weights = nucleus_candidates(logp, config)
+    choice = sorted_ids[torch.multinomial(weights, 1, replacement=True, generator=generator)][0]
+    fallback = torch.multinomial(logp.softmax(dim=-1), 1, replacement=True, generator=generator)[0]
+    repeated = (recent[-config.win_size:] == choice).sum() >= config.win_size * config.tau_r
+    return torch.where(repeated, fallback, choice)
