@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from django.conf import settings
 
@@ -20,7 +21,8 @@ def _glmtts() -> Engine:
     from .glmtts.engine import GlmTtsEngine
 
     return GlmTtsEngine(ckpt_dir=settings.GLMTTS_CKPT_DIR, trust_remote_code=settings.GLMTTS_TRUST_REMOTE_CODE,
-                        use_phoneme=settings.GLMTTS_USE_PHONEME, threads=settings.ENGINE_THREADS)
+                        use_phoneme=settings.GLMTTS_USE_PHONEME, threads=settings.ENGINE_THREADS,
+                        cache_dir=Path(settings.ENGINE_CACHE_DIR))
 
 
 ENGINE_FACTORIES: dict[str, Callable[[], Engine]] = {"kokoro": _kokoro, "glmtts": _glmtts}

@@ -123,3 +123,26 @@ def test_bf16_path_runs_end_to_end(tiny_root: Path, reference: ReferenceClip) ->
                                cancel=threading.Event())
     audio = np.concatenate([e.samples for e in events if isinstance(e, AudioChunk)])
     assert audio.dtype == np.float32 and np.isfinite(audio).all() and len(audio) % 480 == 0 and len(audio) > 0
+
+
+def test_voice_features_are_stored_per_engine_version(tiny_root: Path, reference: ReferenceClip, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    first = GlmTtsEngine(ckpt_dir=str(tiny_root), cache_dir=tmp_path)
+    first.load("cpu")
+    computed = first.prepare_voice(preset=None, reference=reference).data
+    stored = list((tmp_path / "glmtts-voices" / first.version).glob("*.pt"))
+    assert len(stored) == 1
+
+    second = GlmTtsEngine(ckpt_dir=str(tiny_root), cache_dir=tmp_path)
+    second.load("cpu")
+    monkeypatch.setattr(second.models, "voice_features", lambda *a: pytest.fail("features were recomputed"))
+    loaded = second.prepare_voice(preset=None, reference=reference).data
+    assert loaded.speech_codes == computed.speech_codes and loaded.prompt_text_ids == computed.prompt_text_ids
+    np.testing.assert_array_equal(loaded.mels[24000].numpy(), computed.mels[24000].numpy())
+    # Another transcript is another prompt: computed afresh, not served from the first file.
+    other = ReferenceClip(reference.samples, 24000, reference.sha256, "another transcript.")
+    with pytest.raises(pytest.fail.Exception):
+        second.prepare_voice(preset=None, reference=other)
+    stored[0].write_bytes(b"garbage")  # a damaged file is recomputed, never trusted
+    monkeypatch.undo()
+    assert second.prepare_voice(preset=None, reference=reference).data.speech_codes == computed.speech_codes

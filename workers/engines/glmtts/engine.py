@@ -23,6 +23,7 @@ from .longform import Code, PromptCache, Segment, generate_long, split_segments
 from .pipeline import GlmTtsModels, VoiceFeatures, checkpoint_paths_for_version
 from .sampling import SamplingConfig
 from .streaming import StreamingToken2Wav
+from .voice_store import VoiceFeatureStore
 
 _EDGE_BYTES = 1 << 20
 
@@ -47,8 +48,10 @@ class GlmTtsEngine:
                                "use_prompt_cache"})
 
     def __init__(self, *, ckpt_dir: str, trust_remote_code: bool = False, use_phoneme: bool = False,
-                 threads: int = 2, dtype: torch.dtype | None = None) -> None:
+                 threads: int = 2, dtype: torch.dtype | None = None, cache_dir: Path | None = None) -> None:
         self._ckpt_dir, self._trust, self._threads, self._dtype = ckpt_dir, trust_remote_code, threads, dtype
+        self._cache_dir = cache_dir
+        self._store: VoiceFeatureStore | None = None
         self.use_phoneme = use_phoneme
         self._models: GlmTtsModels | None = None
         self._lock = threading.Lock()
@@ -68,6 +71,7 @@ class GlmTtsEngine:
         self._models = GlmTtsModels(layout, device=device, trust_remote_code=self._trust, dtype=self._dtype)
         phoneme = "+g2p" if self.use_phoneme else ""
         self.version = f"glmtts-{checkpoint_digest(checkpoint_paths_for_version(layout))[:12]}{phoneme}"
+        self._store = VoiceFeatureStore(self._cache_dir, self.version) if self._cache_dir else None
 
     def unload(self) -> None:
         self._models = None
@@ -89,8 +93,13 @@ class GlmTtsEngine:
                                                     "or upload a clip; it has no preset voices.")
         if not reference.prompt_text.strip():
             raise EngineError("prompt_text_required", "GLM-TTS needs the transcript of the reference clip.")
-        with self._lock:
-            features = self.models.voice_features(reference.samples, reference.sample_rate, reference.prompt_text)
+        features = self._store.load(reference.sha256, reference.prompt_text) if self._store else None
+        if features is None:
+            with self._lock:
+                features = self.models.voice_features(reference.samples, reference.sample_rate,
+                                                      reference.prompt_text)
+            if self._store:
+                self._store.save(reference.sha256, reference.prompt_text, features)
         return VoicePrompt(self.engine_id, f"ref:{reference.sha256}", "cloned voice", cloned=True, data=features)
 
     def synthesize(self, *, text: str, voice: VoicePrompt, params: SynthesisParams,
