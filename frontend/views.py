@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from accounts.services import user_create
+from workers.engines.registry import offered_engine_ids
 
 from .forms import SignupForm
 
@@ -17,7 +19,8 @@ from .forms import SignupForm
 @login_required
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/home.html")
+    context = {"engines": offered_engine_ids(), "default_engine": settings.DEFAULT_ENGINE}
+    return render(request, "frontend/home.html", context)
 
 
 @login_required

@@ -57,3 +57,13 @@ def test_api_refuses_glmtts_when_it_is_not_configured(owner_client: Any, setting
     body = response.json()
     assert body["error"]["code"] == "engine_unavailable" and "GLMTTS_CKPT_DIR" in body["error"]["message"]
     assert SynthesisJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_studio_offers_glmtts_only_when_configured(client: Any, owner: Any, settings: Any, tmp_path: Path) -> None:
+    client.force_login(owner)
+    settings.GLMTTS_CKPT_DIR = ""
+    page = client.get("/").content.decode()
+    assert 'value="kokoro" selected' in page and 'value="glmtts"' not in page
+    settings.GLMTTS_CKPT_DIR = str(tmp_path)
+    assert 'value="glmtts"' in client.get("/").content.decode()

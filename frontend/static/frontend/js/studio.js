@@ -33,6 +33,7 @@ function requestBody() {
                  sample_rate: Number(form.get("sample_rate")), seed: Number(form.get("seed") || 0),
                  use_kv_cache: form.get("use_kv_cache") === "on", use_prompt_cache: form.get("use_prompt_cache") === "on" };
   if (form.get("voice")) body.voice_id = form.get("voice");
+  if (form.get("engine")) body.engine = form.get("engine");
   for (const name of ["temperature", "top_p", "top_k", "speed"]) {
     if (form.get(name) !== "") body[name] = Number(form.get(name));
   }
