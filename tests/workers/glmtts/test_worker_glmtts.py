@@ -67,3 +67,17 @@ def test_studio_offers_glmtts_only_when_configured(client: Any, owner: Any, sett
     assert 'value="kokoro" selected' in page and 'value="glmtts"' not in page
     settings.GLMTTS_CKPT_DIR = str(tmp_path)
     assert 'value="glmtts"' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(("field", "value", "changes"), [
+    ("use_prompt_cache", False, True), ("use_kv_cache", False, False), ("temperature", 0.7, True),
+    ("top_k", 1, True), ("seed", 9, True), ("speed", 1.5, False), ("sample_rate", 32000, True)])
+def test_glmtts_fingerprint_holds_exactly_what_changes_its_audio(field: str, value: Any, changes: bool) -> None:
+    from synthesis.fingerprint import request_fingerprint
+
+    def key(params: SynthesisParams) -> str:
+        return request_fingerprint(engine_id="glmtts", engine_version="glmtts-x", voice={"reference": "ab"},
+                                   text="Hello there.", params=params.to_dict())
+
+    base = SynthesisParams()
+    assert (key(base) != key(SynthesisParams(**{**base.to_dict(), field: value}))) is changes
