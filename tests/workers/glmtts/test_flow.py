@@ -212,3 +212,11 @@ def test_strict_load(tmp_path: Path, ckpt_dir: Path) -> None:
     torch.save({"model": state}, tmp_path / "flow.pt")
     with pytest.raises(RuntimeError, match="inv_freq"):
         FlowModel.from_dir(tmp_path)
+
+
+def test_bf16_flow_stays_close_to_float32(ckpt_dir: Path, e_flow: dict[str, torch.Tensor]) -> None:
+    """The GPU path runs the flow in bf16; RoPE angles and the ODE must not drift (checked here on CPU)."""
+    args = (e_flow["token"], e_flow["prompt_token"], e_flow["prompt_feat"], e_flow["embedding"])
+    reference = FlowModel.from_dir(ckpt_dir / "flow").inference(*args, noise=e_flow["noise"])
+    half = FlowModel.from_dir(ckpt_dir / "flow").to(torch.bfloat16).inference(*args, noise=e_flow["noise"]).float()
+    assert float((half - reference).abs().mean()) < 0.02 and float((half - reference).abs().max()) < 0.25

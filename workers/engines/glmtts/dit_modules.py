@@ -137,8 +137,9 @@ class RotaryEmbedding(nn.Module):
     def angles(self, seq_len: int) -> torch.Tensor:
         """[seq_len, dim]: angle of pair i repeated for both of its channels (f0, f0, f1, f1, ...)."""
         inv_freq: torch.Tensor = self.inv_freq  # type: ignore[assignment]
-        positions = torch.arange(seq_len, device=inv_freq.device, dtype=inv_freq.dtype)
-        return torch.outer(positions, inv_freq).repeat_interleave(2, dim=-1)
+        # Always float32: in a bf16 model, positions above 256 are not even representable in bf16.
+        positions = torch.arange(seq_len, device=inv_freq.device, dtype=torch.float32)
+        return torch.outer(positions, inv_freq.float()).repeat_interleave(2, dim=-1)
 
 
 def apply_rotary(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
