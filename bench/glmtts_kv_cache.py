@@ -7,6 +7,7 @@ the default without CUDA). The LLM is forced to 25 codes per second of audio (4 
 segments of at most 60 characters, as upstream splits), so every configuration does the same work.
 
     .venv/bin/python bench/glmtts_kv_cache.py [--size small|full] [--device cpu|cuda] [--kv-off-max-chars 100]
+        [--threads 1]
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def build(size: Size, device: torch.device, dtype: torch.dtype) -> tuple[SpeechT
                                        num_key_value_heads=kv_heads, intermediate_size=intermediate, vocab_size=vocab,
                                        head_dim=hidden // heads_llm, max_position_embeddings=8192,
                                        tie_word_embeddings=False))
+    speech_only_head(llm, size.special)
     llm.to(device=device, dtype=dtype)  # type: ignore[call-arg]  # transformers hides nn.Module.to's signature
     dim, depth, heads = size.dit
     flow_config = FlowConfig(speech_token_dim=512, vocab_size=32768, input_frame_rate=25, mel_framerate=50,
@@ -74,6 +76,24 @@ def build(size: Size, device: torch.device, dtype: torch.dtype) -> tuple[SpeechT
     hift = HiFTGenerator(HiFTConfig(base_channels=size.hift_channels, f0_cond_channels=size.hift_channels))
     lm = SpeechTokenLM(llm, size.special)
     return lm, AcousticModels(flow, hift.to(device).eval(), None, device)
+
+
+class _BiasedHead(torch.nn.Module):
+    def __init__(self, head: torch.nn.Module, bias: torch.Tensor) -> None:
+        super().__init__()
+        self.head = head
+        self.register_buffer("bias", bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head(hidden) + self.bias.to(hidden.dtype)
+
+
+def speech_only_head(llm: LlamaForCausalLM, special: SpecialTokens) -> None:
+    """Random weights emit text ids too; a trained model only emits speech codes or EOS. Bias it that way."""
+    bias = torch.full((llm.config.vocab_size,), -1e4)
+    bias[special.ats:special.ate + 1] = 0.0
+    bias[special.eoa] = 0.0
+    llm.lm_head = _BiasedHead(llm.lm_head, bias)
 
 
 def segments_for(chars: int) -> list[int]:
@@ -161,11 +181,13 @@ def main() -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="full" if default_device == "cuda" else "small")
     parser.add_argument("--kv-off-max-chars", type=int, default=10_000 if default_device == "cuda" else 100,
                         help="skip KV-cache-off runs of longer texts (quadratic; hours on a CPU)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (1: small per-token ops do not stall in OpenMP barriers on a shared CPU)")
     args = parser.parse_args()
     device = torch.device(args.device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     if device.type == "cpu":
-        torch.set_num_threads(max(1, torch.get_num_threads()))
+        torch.set_num_threads(args.threads)
     size = SIZES[args.size]
     lm, acoustic = build(size, device, dtype)
     features = voice(acoustic)
@@ -187,9 +209,11 @@ def main() -> None:
                 rows.append([str(chars), "on" if kv else "off", "on" if prompt_cache else "off", f"{seconds:.2f}",
                              f"{audio_s:.1f}", f"{seconds / audio_s:.3f}", speedup,
                              f"{peak_memory_mib(device):.0f}"])
+                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)  # progress
         ttfa = first_audio_streaming(lm, acoustic, features, chars)
         rows.append([str(chars), "on", "stream", f"first audio {ttfa:.2f} s", "", "", "", ""])
-    print(f"Device: {device_line()}; torch device {device}, {dtype}; {size.label}")
+    threads = f", {args.threads} thread(s)" if device.type == "cpu" else ""
+    print(f"Device: {device_line()}; torch device {device}{threads}, {dtype}; {size.label}")
     print(table(["chars", "KV cache", "prompt cache", "time s", "audio s", "RTF", "KV speed-up",
                        "peak MiB (CUDA allocated / CPU process RSS)"], rows))
 
