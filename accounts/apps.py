@@ -9,4 +9,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API tokens"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
+        from . import schema, signals  # noqa: F401  (Bearer scheme for drf-spectacular; token-cache upkeep)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 
 from .models import ApiToken
+from .token_cache import token_cache
 from .tokens import TOKEN_PREFIX, token_digest
 
 
@@ -29,12 +31,23 @@ def api_token_get_for(*, user: User, token_id: int) -> ApiToken:
 
 
 def api_token_authenticate(*, raw: str) -> ApiToken | None:
-    """The active token matching `raw`, with its active user; None otherwise."""
+    """The active token matching `raw`, with its active user; None otherwise.
+
+    Resolutions are cached per process for API_TOKEN_CACHE_TTL_S (see token_cache): a revocation
+    is seen at once by this process and within that many seconds by the others.
+    """
     if not raw.startswith(TOKEN_PREFIX):
         return None
+    digest = token_digest(raw)
+    cached = token_cache.get(digest)
+    if cached is not None:
+        return cached
+    generation = token_cache.generation
     token = (
         ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
+    if token is not None:
+        token_cache.put(token, settings.API_TOKEN_CACHE_TTL_S, generation=generation)
     return token

@@ -14,6 +14,7 @@ from django.utils import timezone
 from glmtts_site.errors import ApiError
 
 from .models import ApiToken
+from .token_cache import token_cache
 from .tokens import display_prefix, new_raw_token, token_digest
 
 # Writing last_used_at on every request would turn every API read into a DB write.
@@ -67,6 +68,7 @@ def api_token_touch(*, token: ApiToken) -> None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        token_cache.note_used(token.digest, now)
 
 
 @transaction.atomic

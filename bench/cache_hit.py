@@ -1,7 +1,7 @@
 """Cache-hit throughput: `POST /api/v1/syntheses` answered from the cache against a bare Django JSON
 view (`GET /health`) on the same Daphne, measured side by side in one run.
 
-    .venv/bin/python bench/cache_hit.py [--seconds 10] [--concurrency 16]
+    .venv/bin/python bench/cache_hit.py [--seconds 10] [--concurrency 16] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,28 +25,49 @@ from bench.common import ROOT, cleanup_redis, device_line, setup_django, table
 TEXT = "Most requests repeat, and a repeated request should never burn the GPU again."
 
 
+@dataclass
+class Load:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed_s: float = 0.0  # until the last request of each slice returned, not just the deadline
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed_s
+
+
 async def _load(url: str, *, method: str, body: dict[str, str] | None, headers: dict[str, str], seconds: float,
-                concurrency: int) -> tuple[int, list[float], int]:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
+                concurrency: int, into: Load) -> None:
+    started_at = time.perf_counter()
+    deadline = started_at + seconds
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
         async def user() -> None:
-            nonlocal errors
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 response = await client.request(method, url, json=body)
-                latencies.append(time.perf_counter() - started)
-                errors += response.status_code != 200
+                into.latencies.append(time.perf_counter() - started)
+                into.errors += response.status_code != 200
         await asyncio.gather(*(user() for _ in range(concurrency)))
-    return len(latencies), latencies, errors
+    into.elapsed_s += time.perf_counter() - started_at
 
 
-def _row(name: str, count: int, latencies: list[float], errors: int, seconds: float) -> list[str]:
-    ordered = sorted(latencies)
+def _interleaved(targets: dict[str, tuple[str, str, dict[str, str] | None]], *, headers: dict[str, str],
+                 seconds: float, concurrency: int, rounds: int) -> dict[str, Load]:
+    """Each target gets `seconds` in all, in `rounds` alternating slices, so a machine that speeds up or
+    slows down during the run (other load, CPU clocks) weighs on both sides alike."""
+    totals = {name: Load() for name in targets}
+    for _ in range(rounds):
+        for name, (url, method, body) in targets.items():
+            asyncio.run(_load(url, method=method, body=body, headers=headers, seconds=seconds / rounds,
+                              concurrency=concurrency, into=totals[name]))
+    return totals
+
+
+def _row(name: str, load: Load) -> list[str]:
+    ordered = sorted(load.latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return [name, f"{count / seconds:.0f}", f"{statistics.median(ordered) * 1000:.1f}", f"{p99 * 1000:.1f}",
-            str(errors)]
+    return [name, f"{load.rate:.0f}", f"{statistics.median(ordered) * 1000:.1f}", f"{p99 * 1000:.1f}",
+            str(load.errors)]
 
 
 def _serve(port: int, var_dir: Path) -> subprocess.Popen[bytes]:
@@ -82,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating slices per endpoint")
     parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()
     var_dir = setup_django("cache")
@@ -97,20 +121,33 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {token}"}
     try:
         assert httpx.post(f"{base}/api/v1/syntheses", json={"text": TEXT}, headers=headers).json()["cache_hit"]
-        run = {"seconds": args.seconds, "concurrency": args.concurrency, "headers": headers}
-        asyncio.run(_load(f"{base}/health", method="GET", body=None, **run | {"seconds": 2}))  # warm-up
-        bare = asyncio.run(_load(f"{base}/health", method="GET", body=None, **run))
-        hits = asyncio.run(_load(f"{base}/api/v1/syntheses", method="POST", body={"text": TEXT}, **run))
+        targets = {"bare": (f"{base}/health", "GET", None),
+                   "hits": (f"{base}/api/v1/syntheses", "POST", {"text": TEXT})}
+        run = {"headers": headers, "concurrency": args.concurrency}
+        warm_up = _interleaved(targets, seconds=4, rounds=2, **run)  # both sides alike
+        results = _interleaved(targets, seconds=args.seconds, rounds=args.rounds, **run)
+        bare, hits = results["bare"], results["hits"]
+        submitted = 1 + len(warm_up["hits"].latencies) + len(hits.latencies)
     finally:
         server.terminate()
         server.wait(timeout=30)
         cleanup_redis()
     print(f"Device: {device_line()}; one Daphne process; {args.concurrency} concurrent clients; "
-          f"{args.seconds:.0f} s each\n")
+          f"{args.seconds:.0f} s each, in {args.rounds} alternating rounds\n")
     print(table(["endpoint", "req/s", "p50 ms", "p99 ms", "errors"], [
-        _row("GET /health (bare Django JSON view)", bare[0], bare[1], bare[2], args.seconds),
-        _row("POST /api/v1/syntheses (cache hit)", hits[0], hits[1], hits[2], args.seconds)]))
-    print(f"cache-hit throughput = {hits[0] / bare[0]:.2f} x the bare view")
+        _row("GET /health (bare Django JSON view)", bare), _row("POST /api/v1/syntheses (cache hit)", hits)]))
+    print(f"cache-hit throughput = {hits.rate / bare.rate:.2f} x the bare view")
+    _check_history(user, submitted)
+
+
+def _check_history(user: Any, submitted: int) -> None:
+    """Every hit must have left its job row in the user's history (nothing skipped to go faster)."""
+    from synthesis.models import SynthesisJob
+
+    recorded = SynthesisJob.objects.filter(owner=user, cache_hit=True).count()
+    print(f"history rows recorded for the hits: {recorded} of {submitted} submits")
+    if recorded != submitted:
+        raise SystemExit("Some cache hits were not recorded in the user's history.")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from glmtts_site.negotiation import RememberingContentNegotiation
 
 from . import selectors
 from .jobs_control import job_cancel, job_delete
 from .models import JobStatus, SynthesisJob
-from .serializers import JobOutputSerializer, SynthesisInputSerializer
+from .serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
 from .submit import synthesis_submit
 from .voice_input import submit_args
 
@@ -28,14 +29,14 @@ def submit_from_validated(request: Request, data: dict[str, Any]) -> SynthesisJo
 
 
 class SynthesisCreateApi(APIView):
+    content_negotiation_class = RememberingContentNegotiation  # cache hits are hot; see the module
+
     @extend_schema(request={"application/json": SynthesisInputSerializer,
                             "multipart/form-data": SynthesisInputSerializer},
                    responses={200: JobOutputSerializer, 202: JobOutputSerializer},
                    summary="Submit a synthesis: 200 with audio URLs on a cache hit, else 202 with the job")
     def post(self, request: Request) -> Response:
-        data = SynthesisInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        job = submit_from_validated(request, data.validated_data)
+        job = submit_from_validated(request, validated_submit_input(request.data))
         code = status.HTTP_200_OK if job.cache_hit else status.HTTP_202_ACCEPTED
         return Response(JobOutputSerializer(job).data, status=code)
 

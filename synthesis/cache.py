@@ -92,10 +92,16 @@ def _files_present(result: CachedResult) -> bool:
     return all(output_exists(name) for name in result.files.values())
 
 
+def l1_lookup(fingerprint: str) -> CachedResult | None:
+    """This process's copy (L1), if its files are still there; nothing is counted."""
+    local = l1.get(cache_key(fingerprint))
+    return local if local is not None and _files_present(local) else None
+
+
 def cache_get(fingerprint: str) -> CachedResult | None:
     key = cache_key(fingerprint)
-    local = l1.get(key)
-    if local is not None and _files_present(local):
+    local = l1_lookup(fingerprint)
+    if local is not None:
         _count("hits")
         return local
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from .models import SynthesisJob
 
@@ -29,7 +30,32 @@ def audio_urls(job: SynthesisJob) -> dict[str, str]:
     """Public, cookie-free, content-addressed URLs of a finished job's files, per format."""
     if not job.output_token:
         return {}
-    return {fmt: reverse("audio", kwargs={"token": job.output_token, "ext": fmt}) for fmt in job.files}
+    where = (get_urlconf(), get_script_prefix())
+    return {fmt: _audio_url(where, job.output_token, fmt) for fmt in job.files}
+
+
+def job_status_url(job: SynthesisJob) -> str:
+    """`reverse("api-synthesis-detail", ...)` for this job, from a template made once per URL
+    configuration and script prefix (the id is the only part that changes)."""
+    head, tail = _status_url_template((get_urlconf(), get_script_prefix()))
+    return f"{head}{job.pk}{tail}"
+
+
+_SENTINEL_ID = UUID(int=0)
+
+
+@lru_cache(maxsize=64)
+def _status_url_template(where: tuple[str | None, str]) -> tuple[str, str]:
+    url = reverse("api-synthesis-detail", kwargs={"job_id": _SENTINEL_ID})
+    head, _, tail = url.partition(str(_SENTINEL_ID))
+    return head, tail
+
+
+@lru_cache(maxsize=4096)
+def _audio_url(where: tuple[str | None, str], token: str, fmt: str) -> str:
+    """Remembered per URL configuration and script prefix: a result's URLs never change, and every
+    repeat of a popular request would otherwise reverse the same two URLs again."""
+    return reverse("audio", kwargs={"token": token, "ext": fmt})
 
 
 def job_by_token(token: str) -> SynthesisJob | None:

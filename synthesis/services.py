@@ -16,6 +16,7 @@ from workers import queue
 
 from . import quotas, singleflight
 from .cache import CachedResult
+from .history import history_insert
 from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
 from .results import audio_token
@@ -69,7 +70,7 @@ def job_create_cached(*, owner: User | None, text: str, engine_id: str, voice_pr
                        status=JobStatus.DONE, cache_hit=True, started_at=now, finished_at=now, queue_wait_s=0.0,
                        total_s=0.0)
     _apply_result(job, result)
-    job.save()
+    history_insert(job)  # committed before the answer leaves, grouped with concurrent hits
     return job
 
 

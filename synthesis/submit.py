@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,9 +16,8 @@ from workers.audio import sha256_hex
 from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
 
 from . import quotas, singleflight
-from .cache import cache_get
 from .engines_info import announced_versions
-from .fingerprint import request_fingerprint, voice_identity
+from .lookup import cached_lookup, request_key
 from .models import SynthesisJob
 from .params import SynthesisParams
 from .services import ReferenceUpload, job_create, job_create_cached, validate_request
@@ -41,12 +41,16 @@ def request_key_if_known(engine_id: str, voice_preset: str, reference: Reference
                  text: str, params: SynthesisParams) -> str:
     """The request's key, or "" while no worker has announced this engine's version yet."""
     version = announced_versions().get(engine_id)
-    if not version:
-        return ""
-    identity = voice_identity(preset=voice_preset, reference_sha256=sha256_hex(reference.data) if reference else "",
-                              prompt_text=prompt_text.strip())
-    return request_fingerprint(engine_id=engine_id, engine_version=version, voice=identity, text=text,
-                               params=params.to_dict())
+    return _key_for(engine_id, voice_preset, reference, prompt_text, text, params)(version) if version else ""
+
+
+def _key_for(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str, text: str,
+             params: SynthesisParams) -> Callable[[str], str]:
+    """The request's key as a function of the engine version."""
+    reference_sha256 = sha256_hex(reference.data) if reference else ""
+    return lambda version: request_key(engine_id=engine_id, engine_version=version, voice_preset=voice_preset,
+                                       reference_sha256=reference_sha256, prompt_text=prompt_text, text=text,
+                                       params=params)
 
 
 def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
@@ -77,8 +81,8 @@ def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_
 
 def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, voice_preset: str,
             reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> Submitted:
-    fingerprint = request_key_if_known(engine_id, voice_preset, reference, prompt_text, text, params)
-    hit = cache_get(fingerprint) if fingerprint else None
+    fingerprint, hit = cached_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text,
+                                                         params))
     if hit is not None:  # cache hits are free: no quota, no worker
         return Submitted(job_create_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
                                            prompt_text=prompt_text, params=params, result=hit))

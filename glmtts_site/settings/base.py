@@ -170,6 +170,10 @@ JOB_EVENTS_MAXLEN = env_int("JOB_EVENTS_MAXLEN", 4000, minimum=100)
 
 # --- Result cache and quotas --------------------------------------------------------------
 CACHE_TTL_S = env_int("CACHE_TTL_S", 86400, minimum=1)
+# Hot-path shortcuts of cache hits (0 = off): how long a web process keys lookups with the engine
+# versions it read last, and how long hits answered from its L1 wait to be added to the shared stats.
+ENGINE_VERSIONS_CACHE_S = env_float("ENGINE_VERSIONS_CACHE_S", 1.0)
+CACHE_STATS_FLUSH_S = env_float("CACHE_STATS_FLUSH_S", 1.0)
 QUOTA_CHARS_PER_DAY = env_int("QUOTA_CHARS_PER_DAY", 100_000, minimum=1)
 QUOTA_CONCURRENT_JOBS = env_int("QUOTA_CONCURRENT_JOBS", 4, minimum=1)
 VOICE_MAX_PER_USER = env_int("VOICE_MAX_PER_USER", 50, minimum=1)

@@ -1,0 +1,54 @@
+"""A submit's cache lookup: the request's key under the announced engine version, and the hit.
+
+Hot path (a result this process served recently): the engine version comes from a short-lived
+local copy (`engines_info.recent_versions`), the result from L1, and the hit is added to a local
+tally flushed to Redis in the background (`hit_counter`), so answering it takes no round trip.
+Everything else goes through `cache_get` (L2 pointer, stored files) exactly as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Callable
+from functools import lru_cache
+
+from .cache import STATS_KEY, CachedResult, cache_get, l1_lookup
+from .engines_info import recent_versions
+from .fingerprint import request_fingerprint, voice_identity
+from .hit_counter import HitCounter
+from .params import SynthesisParams
+
+l1_hits = HitCounter(STATS_KEY)
+atexit.register(l1_hits.flush)  # a clean shutdown hands over the last tally
+
+
+def cached_lookup(engine_id: str, key_for: Callable[[str], str]) -> tuple[str, CachedResult | None]:
+    """(fingerprint, hit or None); the fingerprint is "" while no worker has announced the engine.
+    Raises RedisError when Redis cannot be reached to read the versions."""
+    version = recent_versions.get().get(engine_id, "")
+    if not version:
+        return "", None
+    fingerprint = key_for(version)
+    local = l1_lookup(fingerprint)
+    if local is not None:
+        l1_hits.add()
+        return fingerprint, local
+    return fingerprint, cache_get(fingerprint)
+
+
+def request_key(*, engine_id: str, engine_version: str, voice_preset: str, reference_sha256: str,
+                prompt_text: str, text: str, params: SynthesisParams) -> str:
+    """The request's fingerprint; remembered, since normalizing the text is the costly part."""
+    # Types are part of the memo key: 1 == 1.0 == True for Python, not always for the fingerprint.
+    typed_params = tuple((name, type(value), value) for name, value in vars(params).items())
+    return _memo_key(engine_id, engine_version, voice_preset, reference_sha256, prompt_text.strip(), text,
+                     typed_params)
+
+
+@lru_cache(maxsize=1024)
+def _memo_key(engine_id: str, engine_version: str, voice_preset: str, reference_sha256: str, prompt_text: str,
+              text: str, typed_params: tuple[tuple[str, type, object], ...]) -> str:
+    identity = voice_identity(preset=voice_preset, reference_sha256=reference_sha256, prompt_text=prompt_text)
+    params = {name: value for name, _, value in typed_params}
+    return request_fingerprint(engine_id=engine_id, engine_version=engine_version, voice=identity, text=text,
+                               params=params)
