@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from .models import ApiToken
 from .token_cache import token_cache
-from .tokens import TOKEN_PREFIX, token_digest
+from .tokens import TOKEN_PREFIX, last_use_is_due, token_digest
 
 
 def authenticated_user(request: Request) -> User:
@@ -50,4 +50,13 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     )
     if token is not None:
         token_cache.put(token, settings.API_TOKEN_CACHE_TTL_S, generation=generation)
+    return token
+
+
+def api_token_resolved_recently(*, raw: str) -> ApiToken | None:
+    """The token if this process resolved it recently and its last use needs no write: an answer
+    without any I/O (for code on the event loop). None means "ask `api_token_authenticate`"."""
+    token = token_cache.get(token_digest(raw)) if raw.startswith(TOKEN_PREFIX) else None
+    if token is None or last_use_is_due(token.last_used_at):
+        return None
     return token

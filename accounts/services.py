@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import User
@@ -15,10 +14,8 @@ from glmtts_site.errors import ApiError
 
 from .models import ApiToken
 from .token_cache import token_cache
-from .tokens import display_prefix, new_raw_token, token_digest
+from .tokens import display_prefix, last_use_is_due, new_raw_token, token_digest
 
-# Writing last_used_at on every request would turn every API read into a DB write.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_ACTIVE_TOKENS = 50
 
 
@@ -65,7 +62,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 def api_token_touch(*, token: ApiToken) -> None:
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    if last_use_is_due(token.last_used_at, now):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
         token_cache.note_used(token.digest, now)

@@ -36,14 +36,22 @@ class _RecentVersions:
         self._read: tuple[object, str, float, dict[str, str]] = (None, "", 0.0, {})  # client, key, when, what
 
     def get(self) -> dict[str, str]:
+        versions = self.peek()
+        if versions is not None:
+            return versions
+        versions = announced_versions()
+        client, key = get_redis(), engines_key()
+        self._read = (client, key, time.monotonic(), versions) if versions else (None, "", 0.0, {})
+        return versions
+
+    def peek(self) -> dict[str, str] | None:
+        """The versions if read recently enough, else None; never asks Redis."""
         max_age = float(settings.ENGINE_VERSIONS_CACHE_S)
         client, key = get_redis(), engines_key()  # another Redis client or key prefix: read afresh
         read_with, read_key, read_at, versions = self._read
         if max_age > 0 and read_with is client and read_key == key and time.monotonic() - read_at < max_age:
             return versions
-        versions = announced_versions()
-        self._read = (client, key, time.monotonic(), versions) if versions else (None, "", 0.0, {})
-        return versions
+        return None
 
     def forget(self) -> None:
         self._read = (None, "", 0.0, {})

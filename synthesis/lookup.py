@@ -29,11 +29,22 @@ def cached_lookup(engine_id: str, key_for: Callable[[str], str]) -> tuple[str, C
     if not version:
         return "", None
     fingerprint = key_for(version)
+    return fingerprint, _l1_hit(fingerprint) or cache_get(fingerprint)
+
+
+def local_lookup(engine_id: str, key_for: Callable[[str], str]) -> CachedResult | None:
+    """The hit if this process can answer it from memory: engine versions read recently, the
+    result in L1 (its files still there). Never waits on Redis; None means "use cached_lookup"."""
+    versions = recent_versions.peek()
+    version = versions.get(engine_id, "") if versions else ""
+    return _l1_hit(key_for(version)) if version else None
+
+
+def _l1_hit(fingerprint: str) -> CachedResult | None:
     local = l1_lookup(fingerprint)
     if local is not None:
         l1_hits.add()
-        return fingerprint, local
-    return fingerprint, cache_get(fingerprint)
+    return local
 
 
 def request_key(*, engine_id: str, engine_version: str, voice_preset: str, reference_sha256: str,

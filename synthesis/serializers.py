@@ -53,21 +53,22 @@ def validated_submit_input(data: Any) -> dict[str, Any]:
     submit, the larger part of a cache hit's cost). Anything else, and any input that fails,
     goes through the whole serializer, so errors and odd inputs are judged exactly as before.
     """
-    if type(data) is dict and data.keys() <= _SUBMIT_FIELDS.keys():
+    if type(data) is dict and data.keys() <= SUBMIT_FIELDS.keys():
         with contextlib.suppress(serializers.ValidationError):
-            return _validated_by_declared_fields(data)
+            return validated_by_fields(data)
     serializer = SynthesisInputSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
 
-_SUBMIT_FIELDS: dict[str, serializers.Field] = SynthesisInputSerializer._declared_fields
+SUBMIT_FIELDS: dict[str, serializers.Field] = SynthesisInputSerializer._declared_fields
 
 
-def _validated_by_declared_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """What `Serializer.to_internal_value` does for a flat serializer without validate_* methods."""
+def validated_by_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """What `Serializer.to_internal_value` does for a flat serializer without validate_* methods
+    (the caller checks that `data` names only submit fields). Raises ValidationError."""
     validated: dict[str, Any] = {}
-    for name, field in _SUBMIT_FIELDS.items():
+    for name, field in SUBMIT_FIELDS.items():
         try:
             validated[name] = field.run_validation(data.get(name, empty))
         except SkipField:

@@ -64,13 +64,21 @@ def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_pres
 def job_create_cached(*, owner: User | None, text: str, engine_id: str, voice_preset: str, prompt_text: str,
                       params: SynthesisParams, result: CachedResult) -> SynthesisJob:
     """A job answered from the cache: done at once, no worker involved."""
+    job = job_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
+                     prompt_text=prompt_text, params=params, result=result)
+    history_insert(job)  # committed before the answer leaves, grouped with concurrent hits
+    return job
+
+
+def job_cached(*, owner: User | None, text: str, engine_id: str, voice_preset: str, prompt_text: str,
+               params: SynthesisParams, result: CachedResult) -> SynthesisJob:
+    """The finished job row of a cache hit, not saved yet (see `history`)."""
     now = timezone.now()
     job = SynthesisJob(owner=owner, text=text.strip(), engine_id=engine_id, voice_preset=voice_preset,
                        prompt_text=prompt_text, params=params.to_dict(), fingerprint=result.fingerprint,
                        status=JobStatus.DONE, cache_hit=True, started_at=now, finished_at=now, queue_wait_s=0.0,
                        total_s=0.0)
     _apply_result(job, result)
-    history_insert(job)  # committed before the answer leaves, grouped with concurrent hits
     return job
 
 

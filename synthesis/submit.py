@@ -17,10 +17,10 @@ from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
 
 from . import quotas, singleflight
 from .engines_info import announced_versions
-from .lookup import cached_lookup, request_key
+from .lookup import cached_lookup, local_lookup, request_key
 from .models import SynthesisJob
 from .params import SynthesisParams
-from .services import ReferenceUpload, job_create, job_create_cached, validate_request
+from .services import ReferenceUpload, job_cached, job_create, job_create_cached, validate_request
 
 
 class ServiceUnavailable(ApiError):
@@ -66,17 +66,39 @@ def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
 def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
                      voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
                      skip_whisper: bool = False) -> Submitted:
+    text, engine_id = _checked(text=text, engine_id=engine_id, reference=reference, prompt_text=prompt_text,
+                               skip_whisper=skip_whisper)
+    try:
+        return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
+                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
+    except RedisError as exc:  # Redis down: nothing was taken or written; say so instead of a 500
+        raise ServiceUnavailable("The queue is unavailable right now; please retry shortly.") from exc
+
+
+def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "", voice_preset: str = "",
+                    reference: ReferenceUpload | None = None, prompt_text: str = "",
+                    skip_whisper: bool = False) -> SynthesisJob | None:
+    """What `synthesis_submit` would answer, if it is a cache hit this process can serve from memory
+    alone (see `lookup.local_lookup`): the job, not saved yet. None otherwise; ApiError as there."""
+    text, engine_id = _checked(text=text, engine_id=engine_id, reference=reference, prompt_text=prompt_text,
+                               skip_whisper=skip_whisper)
+    hit = local_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text, params))
+    if hit is None:
+        return None
+    return job_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
+                      prompt_text=prompt_text, params=params, result=hit)
+
+
+def _checked(*, text: str, engine_id: str, reference: ReferenceUpload | None, prompt_text: str,
+             skip_whisper: bool) -> tuple[str, str]:
+    """The request's text and engine, checked (ApiError otherwise)."""
     text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     engine_id = engine_id or settings.DEFAULT_ENGINE
     if engine_id not in ENGINE_FACTORIES:
         raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
     if (reason := engine_unavailable_reason(engine_id)) is not None:
         raise ApiError(reason, code="engine_unavailable", field="engine")
-    try:
-        return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
-                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
-    except RedisError as exc:  # Redis down: nothing was taken or written; say so instead of a 500
-        raise ServiceUnavailable("The queue is unavailable right now; please retry shortly.") from exc
+    return text, engine_id
 
 
 def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, voice_preset: str,

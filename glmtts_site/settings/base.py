@@ -40,7 +40,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "glmtts_site.middleware.ContentSecurityPolicyMiddleware",
     "glmtts_site.middleware.PrivateByDefaultMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "glmtts_site.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

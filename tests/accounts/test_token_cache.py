@@ -18,6 +18,7 @@ from accounts.models import ApiToken
 from accounts.selectors import api_token_authenticate
 from accounts.services import api_token_create
 from accounts.token_cache import token_cache
+from tests.support.clock import ManualClock, manual_clock
 
 
 @pytest.fixture(autouse=True)
@@ -27,19 +28,9 @@ def _empty_cache() -> Iterator[None]:
     token_cache.clear()
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    fake = _Clock()
-    monkeypatch.setattr(token_cache_module.time, "monotonic", fake)
-    return fake
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    return manual_clock(monkeypatch, token_cache_module)
 
 
 def _bearer(raw: str) -> APIClient:
@@ -91,7 +82,7 @@ def test_deactivating_the_user_here_is_refused_at_once(owner: User) -> None:
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_revocation_by_another_process_takes_effect_within_the_ttl(owner: User, clock: _Clock,
+def test_revocation_by_another_process_takes_effect_within_the_ttl(owner: User, clock: ManualClock,
                                                                    settings: SettingsWrapper) -> None:
     settings.API_TOKEN_CACHE_TTL_S = 5
     issued = api_token_create(user=owner, name="ci")

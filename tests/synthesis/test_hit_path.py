@@ -29,6 +29,7 @@ from synthesis.models import JobStatus, SynthesisJob
 from synthesis.params import SynthesisParams
 from synthesis.selectors import audio_urls, job_status_url
 from synthesis.serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
+from tests.support.clock import ManualClock, manual_clock
 from tests.support.results import ENGINE_VERSION, announce_engine, cached_result_for, finished_job
 
 URL = "/api/v1/syntheses"
@@ -139,22 +140,12 @@ def test_remembered_fingerprints_are_the_fingerprints() -> None:
                                prompt_text="", text="Hello there.", params=params) == direct
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    fake = _Clock()
-    monkeypatch.setattr(engines_info.time, "monotonic", fake)
-    return fake
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    return manual_clock(monkeypatch, engines_info)
 
 
-def test_versions_are_reread_after_at_most_the_configured_time(clock: _Clock, settings: SettingsWrapper) -> None:
+def test_versions_are_reread_after_at_most_the_configured_time(clock: ManualClock, settings: SettingsWrapper) -> None:
     settings.ENGINE_VERSIONS_CACHE_S = 1.0
     assert engines_info.recent_versions.get() == {}
     announce_engine("v1")  # an empty answer was not kept: the first announcement is seen at once
