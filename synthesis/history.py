@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import AsyncToSync, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -172,23 +170,6 @@ def _columns() -> list[Field[Any, Any]]:
 
 
 writer = HistoryWriter()
-
-
-_writer_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="history")
-
-
-async def history_insert_async(job: SynthesisJob) -> None:
-    """`history_insert` for code on the event loop.
-
-    Under the server the row goes to the writer's own few threads: a cache hit answered on the
-    loop takes no thread of its own (Django would start one per request for a sync call). Below
-    a sync caller (async_to_sync: the test client, commands) it runs in that caller's thread, in
-    its transaction if it has one, as a sync view would.
-    """
-    if getattr(AsyncToSync.executors, "current", None) is not None:  # asgiref's own test for this
-        await sync_to_async(history_insert)(job)
-    else:
-        await sync_to_async(writer.write, thread_sensitive=False, executor=_writer_threads)(job)
 
 
 def history_insert(job: SynthesisJob) -> None:

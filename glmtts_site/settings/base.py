@@ -40,13 +40,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "glmtts_site.middleware.ContentSecurityPolicyMiddleware",
     "glmtts_site.middleware.PrivateByDefaultMiddleware",
-    "glmtts_site.middleware.StaticFilesMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last and sync on purpose: answers plain cache hits, and keeps the chain sync under ASGI.
+    "synthesis.hit_middleware.CacheHitMiddleware",
 ]
 
 ROOT_URLCONF = "glmtts_site.urls"

@@ -1,29 +1,26 @@
-"""Plain cache hits answered on the event loop: the same answer as DRF's, and DRF for everything else."""
+"""Plain cache hits answered by the middleware: the same answer as DRF's, and DRF for everything else."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
+from django.test import AsyncClient
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 from accounts.token_cache import token_cache
-from synthesis import hit_view
-from synthesis.cache import cache_get
+from synthesis.apis import SynthesisCollectionApi
 from synthesis.engines_info import recent_versions
-from synthesis.history import history_insert_async
 from synthesis.models import SynthesisJob
-from synthesis.params import SynthesisParams
-from synthesis.services import job_cached
 from tests.support.results import cached_result_for
 
 URL = "/api/v1/syntheses"
@@ -43,14 +40,13 @@ def _fresh_tokens() -> Iterator[None]:
 def drf_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each request that reached the DRF view (which still answers it)."""
     calls: list[str] = []
-    real = hit_view._drf_view_async
+    real = SynthesisCollectionApi.dispatch
 
-    async def recorded(request: HttpRequest) -> HttpResponse:
+    def recorded(view: SynthesisCollectionApi, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         calls.append(f"{request.method} {request.get_full_path()}")
-        response: HttpResponse = await real(request)
-        return response
+        return real(view, request, *args, **kwargs)
 
-    monkeypatch.setattr(hit_view, "_drf_view_async", recorded)
+    monkeypatch.setattr(SynthesisCollectionApi, "dispatch", recorded)
     return calls
 
 
@@ -73,7 +69,7 @@ def test_a_repeated_hit_skips_drf_and_answers_exactly_as_drf(token_client: APICl
     first = _post(token_client)  # the token is new to this process: DRF resolves it
     assert drf_calls == [f"POST {URL}"]
     second = _post(token_client)
-    assert drf_calls == [f"POST {URL}"]  # answered on the event loop
+    assert drf_calls == [f"POST {URL}"]  # answered by the middleware
     assert first.status_code == second.status_code == 200
     assert _headers(first) == _headers(second)
     assert first.content.count(b"\n") == second.content.count(b"\n")  # DRF's compact rendering
@@ -177,12 +173,12 @@ def test_the_list_stays_with_drf(token_client: APIClient, drf_calls: list[str]) 
     assert token_client.get(URL).status_code == 200 and drf_calls == [f"GET {URL}"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_on_the_event_loop_the_row_is_written_by_the_history_threads(owner: User) -> None:
-    """As under Daphne: no sync caller above, so the writer's own threads and connection."""
-    result = cache_get(cached_result_for(PHRASE))
-    assert result is not None
-    job = job_cached(owner=owner, text=PHRASE, engine_id="kokoro", voice_preset="", prompt_text="",
-                     params=SynthesisParams(), result=result)
-    asyncio.run(history_insert_async(job))
-    assert SynthesisJob.objects.filter(pk=job.pk, owner=owner, cache_hit=True).exists()
+def test_under_asgi_a_repeated_hit_is_answered_by_the_middleware(owner: User, drf_calls: list[str]) -> None:
+    cached_result_for(PHRASE)
+    bearer = {"Authorization": f"Bearer {api_token_create(user=owner, name='t').raw}"}
+    post = async_to_sync(AsyncClient().post)
+    answers = [post(URL, {"text": PHRASE}, content_type="application/json", headers=bearer) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [200, 200], answers[0].content
+    assert len(drf_calls) == 1
+    assert _per_job_removed(answers[0].json()) == _per_job_removed(answers[1].json())
+    assert SynthesisJob.objects.filter(owner=owner, cache_hit=True).count() == 2
