@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError
+from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.redis_conn import new_async_redis
 
 from .events import decode_event, events_key
@@ -70,7 +71,7 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=1009)
             return
         try:
-            message = json.loads(text_data)
+            message = json_loads_untrusted(text_data)
             kind = message["type"]
         except (ValueError, KeyError, TypeError):
             await self.send_json({"type": "error", "code": "bad_message", "message": "Send JSON with a type."})

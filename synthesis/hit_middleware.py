@@ -19,7 +19,6 @@ second on the 2-core development machine (separate runs, before and after).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +33,7 @@ from rest_framework.renderers import JSONRenderer
 from accounts.models import ApiToken
 from accounts.selectors import api_token_resolved_recently
 from glmtts_site.errors import ApiError
+from glmtts_site.parsers import json_loads_untrusted
 
 from .apis import SynthesisCollectionApi
 from .history import history_insert
@@ -108,16 +108,12 @@ def _plain_json_fields(request: HttpRequest) -> dict[str, Any] | None:
             or request.headers.get("Accept", "").strip() not in _PLAIN_ACCEPT):
         return None
     try:
-        fields = json.loads(request.body.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, RecursionError, SuspiciousOperation):  # malformed or too large: DRF answers it
+        fields = json_loads_untrusted(request.body)
+    except (ValueError, SuspiciousOperation):  # malformed or too large: DRF answers it
         return None
     if type(fields) is not dict or not fields.keys() <= _PLAIN_FIELDS:
         return None
     return fields
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # DRF's strict JSON refuses NaN and Infinity too
 
 
 def _drf_response_headers() -> dict[str, str]:

@@ -8,7 +8,6 @@ are sent whole once encoded. AAC has no encoder here and is refused with a clear
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from glmtts_site.errors import ApiError
+from glmtts_site.parsers import json_loads_untrusted
 from workers.engines.kokoro_presets import PRESET_LABELS
 from workers.engines.registry import ENGINE_FACTORIES, offered_engine_ids
 
@@ -40,8 +40,8 @@ STREAMED = ("pcm", "wav")
 
 def _parse(request: HttpRequest) -> dict[str, Any]:
     try:
-        body = json.loads(request.body or b"{}")
-    except json.JSONDecodeError as exc:
+        body = json_loads_untrusted(request.body or b"{}")
+    except ValueError as exc:
         raise ApiError(f"Malformed JSON: {exc}", code="malformed_request") from exc
     if not isinstance(body, dict) or not isinstance(body.get("input"), str):
         raise ApiError("'input' (the text to speak) is required.", code="invalid", field="input")

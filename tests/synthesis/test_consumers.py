@@ -179,3 +179,15 @@ async def test_synthesize_socket_validates_and_answers_hits(owner: User) -> None
     await communicator.send_json_to({"type": "synthesize", "text": done.text})
     frames = await _frames(communicator)
     assert frames[-1]["type"] == "tts.done" and frames[-1]["cache_hit"] is True
+
+
+async def test_malformed_client_messages_get_an_error_and_the_socket_stays(owner: User) -> None:
+    job = await _queued_job(owner)
+    communicator, _, _ = await _connect(f"/ws/jobs/{job.pk}/", user=owner)
+    for text in ("[" * 10_000 + "]" * 10_000, "{not json", '{"no": "type"}'):
+        await communicator.send_to(text_data=text)
+        error = await communicator.receive_json_from(timeout=5)
+        while error["type"] != "error":  # the job's own frames may come first
+            error = await communicator.receive_json_from(timeout=5)
+        assert error["code"] == "bad_message"
+    await communicator.disconnect()
