@@ -55,7 +55,7 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
 
 def api_token_resolved_recently(*, raw: str) -> ApiToken | None:
     """The token if this process resolved it recently and its last use needs no write: an answer
-    without any I/O (for code on the event loop). None means "ask `api_token_authenticate`"."""
+    without any I/O (the cache-hit middleware). None means "ask `api_token_authenticate`"."""
     token = token_cache.get(token_digest(raw)) if raw.startswith(TOKEN_PREFIX) else None
     if token is None or last_use_is_due(token.last_used_at):
         return None

@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
+from accounts.token_cache import token_cache
 from tests.support.processes import Daphne, Workers
 
 PASSWORD = "correct horse battery staple 42"
@@ -106,6 +107,14 @@ def redis_isolated(redis_server: redis.Redis) -> Iterator[redis.Redis]:
     _client_for.cache_clear()
     yield redis_server
     _delete_prefixed(redis_server, settings.REDIS_KEY_PREFIX)
+
+
+@pytest.fixture(autouse=True)
+def token_cache_empty() -> Iterator[None]:
+    """The per-process API-token cache starts and ends every test empty (no test sees another's)."""
+    token_cache.clear()
+    yield
+    token_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,13 +18,6 @@ from accounts.selectors import api_token_authenticate
 from accounts.services import api_token_create
 from accounts.token_cache import token_cache
 from tests.support.clock import ManualClock, manual_clock
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    token_cache.clear()
-    yield
-    token_cache.clear()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -27,13 +26,6 @@ URL = "/api/v1/syntheses"
 PHRASE = "A phrase heard before."
 # Differ per job by nature; everything else in a hit's answer must be the same on both paths.
 PER_JOB = {"id", "created_at", "started_at", "finished_at", "status_url", "websocket_url"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tokens() -> Iterator[None]:
-    token_cache.clear()
-    yield
-    token_cache.clear()
 
 
 @pytest.fixture
