@@ -23,6 +23,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class ServiceUnavailable(ApiError):
+    """Redis or the database is unreachable for a moment: retry later (never a 500)."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+
 def error_body(code: str, message: str, *, field: str | None = None,
                details: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from workers.heartbeat import live_workers
@@ -18,6 +19,7 @@ from .redis_conn import get_redis
 _STARTED = time.time()
 
 
+@csrf_exempt  # safe methods only: any other is a 405, not a CSRF failure
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
@@ -52,6 +54,7 @@ def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"ok": False, "message": f"{type(exc).__name__}: {exc}"}
 
 
+@csrf_exempt  # safe methods only: any other is a 405, not a CSRF failure
 @never_cache
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .api_errors import STATUS_CODES, api_error_for, api_error_response, is_api_path
+from .errors import error_body
 
 
 class ContentSecurityPolicyMiddleware:
@@ -36,3 +39,32 @@ class PrivateByDefaultMiddleware:
         if "Cache-Control" not in response and not request.path.startswith((settings.STATIC_URL, "/a/")):
             response["Cache-Control"] = "private, no-store"
         return response
+
+
+class ApiErrorsMiddleware:
+    """Under the API prefixes, every error answer is our JSON error body.
+
+    Exceptions that non-DRF views raise (the async seed and OpenAI views, the public audio view)
+    are mapped by `api_error_for`, and body-less error answers that Django makes itself (405 from
+    `require_POST`, a bare 413) get the JSON body with a stable code; their headers stay.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (response.status_code in STATUS_CODES and is_api_path(request.path)
+                and not response.get("Content-Type", "").startswith("application/json")):
+            body = JsonResponse(error_body(STATUS_CODES[response.status_code],
+                                           response.reason_phrase or "Request refused."),
+                                status=response.status_code)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate", "Cache-Control"):
+                if header in response:
+                    body[header] = response[header]
+            return body
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        mapped = api_error_for(exception) if is_api_path(request.path) else None
+        return api_error_response(mapped) if mapped is not None else None

@@ -7,13 +7,13 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from glmtts_site.negotiation import RememberingContentNegotiation
+from glmtts_site.pagination import BoundedLimitOffsetPagination
 
 from . import selectors
 from .jobs_control import job_cancel, job_delete
@@ -55,7 +55,7 @@ class SynthesisListApi(APIView):
         wanted = filters.validated_data
         jobs = selectors.job_list_for(user=authenticated_user(request), filters={
             "status": wanted.get("status"), "engine_id": wanted.get("engine"), "cache_hit": wanted.get("cache_hit")})
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
 

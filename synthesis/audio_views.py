@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from .edge import CDN_IMMUTABLE, IMMUTABLE, ranged_file_response
@@ -35,6 +36,7 @@ def _strong_etag(path: Path) -> str:
     return _etag_of(path, stat.st_size, stat.st_mtime_ns)
 
 
+@csrf_exempt  # safe methods only: any other is a 405, not a CSRF failure
 @require_safe
 def audio(request: HttpRequest, token: str, ext: str) -> HttpResponseBase:
     job = job_by_token(token)

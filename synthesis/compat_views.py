@@ -16,14 +16,12 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from glmtts_site.errors import ApiError
-
 from .encoding import CONTENT_TYPES
 from .models import JobStatus, SynthesisJob
 from .selectors import audio_urls
 from .serializers import validated_input
 from .storage import read_output
-from .streaming import error_response, events_job_id, job_events, request_user, sse
+from .streaming import ended_job_error, events_job_id, job_events, request_user, sse
 from .submit import synthesis_submit
 from .voice_input import submit_args
 
@@ -81,11 +79,8 @@ async def _finished(job: SynthesisJob) -> SynthesisJob:
 @csrf_exempt  # CSRF is enforced in request_user() for session auth; token clients have no cookie
 @require_POST
 async def tts(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    try:
-        user = await request_user(request)
-        job = await sync_to_async(_submit)(request, user)
-    except ApiError as exc:
-        return error_response(exc)
+    user = await request_user(request)  # an ApiError here or below is answered by ApiErrorsMiddleware
+    job = await sync_to_async(_submit)(request, user)
     if "text/event-stream" in request.headers.get("Accept", ""):
         stream = StreamingHttpResponse(_sse_stream(job), content_type="text/event-stream")
         stream["Cache-Control"] = "no-cache, private"
@@ -93,8 +88,7 @@ async def tts(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return stream
     job = await _finished(job)
     if job.status != JobStatus.DONE:
-        return error_response(ApiError(job.error_message or f"The synthesis ended {job.status}.",
-                                       code=job.error_code or job.status, status_code=422))
+        raise ended_job_error(job)
     fmt = str(job.params.get("format", "wav"))
     data = await sync_to_async(read_output)(job.files[fmt])
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# At most 18 digits a side (any real file size fits): a longer number is a malformed header, ignored,
+# never an int() of thousands of digits.
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 CHUNK = 64 * 1024
 IMMUTABLE = "public, max-age=31536000, immutable"
 CDN_IMMUTABLE = "public, max-age=31536000"

@@ -16,17 +16,20 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework import serializers
 
 from glmtts_site.errors import ApiError
 from glmtts_site.parsers import json_loads_untrusted
+from glmtts_site.serializers import StrictFloatField, StrictInputSerializer, TextField, validated_with
 from workers.engines.kokoro_presets import PRESET_LABELS
 from workers.engines.registry import ENGINE_FACTORIES, offered_engine_ids
 
 from .encoding import CONTENT_TYPES, wav_stream_header
 from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
+from .services import MAX_TEXT_CHARS
 from .storage import read_output
-from .streaming import error_response, events_job_id, job_events, request_user
+from .streaming import ended_job_error, events_job_id, job_events, request_user
 from .submit import synthesis_submit
 
 MODEL_ALIASES = {"tts-1": "", "tts-1-hd": "", "gpt-4o-mini-tts": ""}  # "" = the default engine
@@ -38,36 +41,44 @@ FORMATS = {"mp3": "mp3", "opus": "ogg", "flac": "flac", "wav": "wav", "pcm": "wa
 STREAMED = ("pcm", "wav")
 
 
+class SpeechInputSerializer(StrictInputSerializer):
+    """`POST /v1/audio/speech` as OpenAI documents it; unknown fields are refused, as OpenAI does."""
+
+    model = TextField(max_length=64, required=False, default="tts-1")
+    input = TextField(max_length=MAX_TEXT_CHARS, trim_whitespace=False, help_text="The text to speak.")
+    voice = TextField(max_length=80, required=False, allow_blank=True, default="")
+    response_format = serializers.ChoiceField(choices=[*FORMATS, "aac"], required=False, default="mp3")
+    speed = StrictFloatField(min_value=0.5, max_value=2.0, required=False, default=1.0)
+    instructions = TextField(max_length=4096, required=False, allow_blank=True,
+                             help_text="Accepted for compatibility; these engines take no instructions.")
+    stream_format = serializers.ChoiceField(choices=["audio"], required=False, default="audio")
+
+    def validate_model(self, value: str) -> str:
+        if value not in MODEL_ALIASES and value not in ENGINE_FACTORIES:
+            raise serializers.ValidationError(f"Unknown model {value!r}; see GET /v1/models.")
+        return value
+
+    def validate_response_format(self, value: str) -> str:
+        if value == "aac":
+            raise ApiError("aac is not available on this server; use mp3, opus, flac, wav or pcm.",
+                           code="unsupported_format", field="response_format")
+        return value
+
+
 def _parse(request: HttpRequest) -> dict[str, Any]:
     try:
         body = json_loads_untrusted(request.body or b"{}")
     except ValueError as exc:
         raise ApiError(f"Malformed JSON: {exc}", code="malformed_request") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("input"), str):
-        raise ApiError("'input' (the text to speak) is required.", code="invalid", field="input")
-    model = str(body.get("model") or "tts-1")
-    if model not in MODEL_ALIASES and model not in ENGINE_FACTORIES:
-        raise ApiError(f"Unknown model {model!r}; see GET /v1/models.", code="invalid", field="model")
-    fmt = str(body.get("response_format") or "mp3")
-    if fmt == "aac":
-        raise ApiError("aac is not available on this server; use mp3, opus, flac, wav or pcm.",
-                       code="unsupported_format", field="response_format")
-    if fmt not in FORMATS:
-        raise ApiError(f"Unknown response_format {fmt!r}.", code="invalid", field="response_format")
-    speed = float(body.get("speed") or 1.0)
-    if not 0.5 <= speed <= 2.0:
-        raise ApiError("speed must be between 0.5 and 2.0 here.", code="invalid", field="speed")
-    voice = str(body.get("voice") or "")
-    return {"text": body["input"], "engine": MODEL_ALIASES.get(model, model), "format": fmt, "speed": speed,
-            "voice": VOICE_ALIASES.get(voice, voice)}
+    return validated_with(SpeechInputSerializer, body)
 
 
-def _submit(request: HttpRequest, user: Any) -> tuple[SynthesisJob, str]:
-    wanted = _parse(request)
-    params = SynthesisParams(format=FORMATS[wanted["format"]], speed=wanted["speed"])
-    job = synthesis_submit(owner=user, text=wanted["text"], params=params, engine_id=wanted["engine"],
-                           voice_preset=wanted["voice"]).job
-    return job, wanted["format"]
+def _submit(user: Any, wanted: dict[str, Any]) -> SynthesisJob:
+    params = SynthesisParams(format=FORMATS[wanted["response_format"]], speed=wanted["speed"])
+    voice = wanted["voice"]
+    return synthesis_submit(owner=user, text=wanted["input"], params=params,
+                            engine_id=MODEL_ALIASES.get(wanted["model"], wanted["model"]),
+                            voice_preset=VOICE_ALIASES.get(voice, voice)).job
 
 
 async def _streamed_pcm(job: SynthesisJob, fmt: str) -> AsyncIterator[bytes]:
@@ -86,11 +97,10 @@ async def _streamed_pcm(job: SynthesisJob, fmt: str) -> AsyncIterator[bytes]:
 @csrf_exempt
 @require_POST
 async def speech(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    try:
-        user = await request_user(request)
-        job, fmt = await sync_to_async(_submit)(request, user)
-    except ApiError as exc:
-        return error_response(exc)
+    user = await request_user(request)
+    wanted = _parse(request)
+    job = await sync_to_async(_submit)(user, wanted)
+    fmt = wanted["response_format"]
     if fmt in STREAMED:
         content_type = "audio/pcm" if fmt == "pcm" else "audio/wav"
         return StreamingHttpResponse(_streamed_pcm(job, fmt), content_type=content_type)
@@ -99,8 +109,7 @@ async def speech(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             pass
         await sync_to_async(job.refresh_from_db)()
     if job.status != JobStatus.DONE:
-        return error_response(ApiError(job.error_message or f"The synthesis ended {job.status}.",
-                                       code=job.error_code or job.status, status_code=500))
+        raise ended_job_error(job)
     data = await sync_to_async(read_output)(job.files[FORMATS[fmt]])
     return HttpResponse(data, content_type=CONTENT_TYPES[FORMATS[fmt]])
 
@@ -110,10 +119,7 @@ def signed_in(view: Callable[[HttpRequest], Awaitable[JsonResponse]]) -> Callabl
 
     @functools.wraps(view)
     async def wrapper(request: HttpRequest) -> JsonResponse:
-        try:
-            await request_user(request)
-        except ApiError as exc:
-            return error_response(exc)
+        await request_user(request)  # ApiError: answered by ApiErrorsMiddleware
         return await view(request)
 
     return wrapper

@@ -8,9 +8,14 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
-from glmtts_site.api_errors import first_field_error
-from glmtts_site.errors import ApiError
-from glmtts_site.serializers import StrictInputSerializer
+from glmtts_site.api_errors import api_error_from_validation
+from glmtts_site.serializers import (
+    StrictBooleanField,
+    StrictFloatField,
+    StrictInputSerializer,
+    StrictIntegerField,
+    TextField,
+)
 
 from .models import SynthesisJob
 from .params import FORMATS, SAMPLE_RATES, STRATEGIES, STRATEGY_PRESETS, SynthesisParams
@@ -19,28 +24,29 @@ from .services import MAX_TEXT_CHARS
 
 
 class SynthesisInputSerializer(StrictInputSerializer):
-    text = serializers.CharField(max_length=MAX_TEXT_CHARS, trim_whitespace=True)
-    voice = serializers.CharField(max_length=80, required=False, allow_blank=True,
-                                  help_text="A preset voice name (GET /v1/audio/voices).")
+    text = TextField(max_length=MAX_TEXT_CHARS, trim_whitespace=True)
+    voice = TextField(max_length=80, required=False, allow_blank=True,
+                      help_text="A preset voice name (GET /v1/audio/voices).")
     voice_id = serializers.UUIDField(required=False, help_text="A voice from the library (GET /api/v1/voices).")
-    voice_share = serializers.CharField(max_length=64, required=False, help_text="Share token of a link-shared voice.")
-    reference_audio = serializers.FileField(required=False, help_text="Inline reference clip (multipart).")
-    prompt_text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    skip_whisper = serializers.BooleanField(required=False, default=False)
-    engine = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    voice_share = TextField(max_length=64, required=False, help_text="Share token of a link-shared voice.")
+    reference_audio = serializers.FileField(required=False, help_text="Inline reference clip (multipart; the same "
+                                            "checks as a library upload: at most 10 MB, 2-30 s).")
+    prompt_text = TextField(max_length=1000, required=False, allow_blank=True, default="")
+    skip_whisper = StrictBooleanField(required=False, default=False)
+    engine = TextField(max_length=40, required=False, allow_blank=True, default="")
     sample_rate = serializers.ChoiceField(choices=SAMPLE_RATES, required=False, default=24000)
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="wav")
-    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, default=0)
+    seed = StrictIntegerField(min_value=0, max_value=2**31 - 1, required=False, default=0)
     strategy = serializers.ChoiceField(choices=STRATEGIES, required=False, default="balanced",
                                        help_text="fast: T=0.8 p=0.8 k=10; balanced: T=1.0 p=0.8 k=25 "
                                                  "(upstream); quality: T=0.9 p=0.9 k=50.")
-    temperature = serializers.FloatField(min_value=0.1, max_value=1.5, required=False)
-    top_p = serializers.FloatField(min_value=0.5, max_value=1.0, required=False)
-    top_k = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    speed = serializers.FloatField(min_value=0.5, max_value=2.0, required=False, default=1.0)
+    temperature = StrictFloatField(min_value=0.1, max_value=1.5, required=False)
+    top_p = StrictFloatField(min_value=0.5, max_value=1.0, required=False)
+    top_k = StrictIntegerField(min_value=1, max_value=100, required=False)
+    speed = StrictFloatField(min_value=0.5, max_value=2.0, required=False, default=1.0)
     language = serializers.ChoiceField(choices=["auto", "en", "zh"], required=False, default="auto")
-    use_kv_cache = serializers.BooleanField(required=False, default=True)
-    use_prompt_cache = serializers.BooleanField(required=False, default=True)
+    use_kv_cache = StrictBooleanField(required=False, default=True)
+    use_prompt_cache = StrictBooleanField(required=False, default=True)
 
     csrfmiddlewaretoken = serializers.CharField(required=False, write_only=True)  # browsers' form posts
 
@@ -81,8 +87,7 @@ def validated_input(fields: dict[str, Any]) -> dict[str, Any]:
     try:
         return validated_submit_input(fields)
     except serializers.ValidationError as exc:
-        field, message = first_field_error(exc.detail)
-        raise ApiError(f"{field}: {message}" if field else message, code="invalid", field=field) from exc
+        raise api_error_from_validation(exc) from exc
 
 
 def params_from(data: dict[str, Any]) -> SynthesisParams:

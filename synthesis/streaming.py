@@ -12,12 +12,12 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser, User
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
 from accounts.selectors import api_token_authenticate
 from accounts.services import api_token_touch
-from glmtts_site.errors import ApiError, error_body
+from glmtts_site.errors import ApiError
 from glmtts_site.redis_conn import new_async_redis
 
 from .events import JobEvent, decode_event, events_key
@@ -61,13 +61,13 @@ async def request_user(request: HttpRequest) -> User:
     return session_user
 
 
-def error_response(exc: ApiError) -> JsonResponse:
-    response = JsonResponse(error_body(exc.code, exc.message, field=exc.field), status=exc.status_code)
-    for key, value in exc.headers.items():
-        response[key] = value
-    if exc.status_code == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
+def ended_job_error(job: SynthesisJob) -> ApiError:
+    """What an endpoint that answers with the audio says when the job ended without it: the job's
+    own failure (422: the input could not be spoken) or its cancellation (409); never a 5xx."""
+    if job.status == "cancelled":
+        return ApiError("The synthesis was cancelled.", code="cancelled", status_code=409)
+    return ApiError(job.error_message or f"The synthesis ended {job.status}.",
+                    code=job.error_code or "synthesis_failed", status_code=422)
 
 
 def events_job_id(job: SynthesisJob) -> str:

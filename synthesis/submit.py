@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from redis.exceptions import RedisError
 
-from glmtts_site.errors import ApiError
+from glmtts_site.errors import ApiError, ServiceUnavailable
 from workers import queue
 from workers.audio import sha256_hex
 from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
@@ -21,11 +21,6 @@ from .lookup import cached_lookup, local_lookup, request_key
 from .models import SynthesisJob
 from .params import SynthesisParams
 from .services import ReferenceUpload, job_cached, job_create, job_create_cached, validate_request
-
-
-class ServiceUnavailable(ApiError):
-    status_code = 503
-    code = "service_unavailable"
 
 
 @dataclass(frozen=True)

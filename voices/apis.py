@@ -11,12 +11,12 @@ from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from glmtts_site.pagination import BoundedLimitOffsetPagination
 from glmtts_site.serializers import StrictInputSerializer
 from synthesis.edge import PRIVATE, ranged_file_response
 
@@ -90,7 +90,7 @@ class VoiceListApi(APIView):
                    responses=VoiceOutputSerializer(many=True), summary="My voices, public voices and presets")
     def get(self, request: Request) -> Response:
         voices = selectors.voice_list_for(user=authenticated_user(request), search=request.query_params.get("q", ""))
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(voices.prefetch_related("features"), request, view=self)
         return paginator.get_paginated_response(_out(request, page, many=True))
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from glmtts_site.redis_conn import channel_layer_host
+
 from .env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -38,6 +40,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Error answers under the API are JSON, whichever view or middleware made them.
+    "glmtts_site.middleware.ApiErrorsMiddleware",
     "glmtts_site.middleware.ContentSecurityPolicyMiddleware",
     "glmtts_site.middleware.PrivateByDefaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -87,6 +91,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "glmtts_site.api_errors.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -131,7 +136,7 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [channel_layer_host(REDIS_URL)],
             "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             # The layer only carries small notices; raise capacity so bursts are not dropped.
             "capacity": 1000,
@@ -139,6 +144,9 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# Each web process's event loop shares one bounded pool for sockets and streams (see redis_conn).
+REDIS_WEB_MAX_CONNECTIONS = env_int("REDIS_WEB_MAX_CONNECTIONS", 200, minimum=4)
 
 # --- Worker -------------------------------------------------------------------------------
 WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 5.0)
@@ -202,7 +210,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "glmtts_site.schema.OperationAutoSchema",
     "EXCEPTION_HANDLER": "glmtts_site.api_errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "glmtts_site.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 20,
 }
 SPECTACULAR_SETTINGS = {

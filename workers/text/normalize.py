@@ -32,24 +32,41 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 _ZH_DIGITS = "零一二三四五六七八九"
 
 _NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+# Integers with more digits than this are read digit by digit, like codes: no one says a 40-digit
+# number as a quantity, num2words overflows past ~10**306, and Python refuses to parse an int of
+# more than 4,300 digits. It also bounds the work a single number can cost.
+MAX_QUANTITY_DIGITS = 15
 _UNIT_KEYS = sorted({*_EN_UNITS, *_ZH_UNITS}, key=len, reverse=True)
 _UNIT_RE = "|".join(re.escape(u) for u in _UNIT_KEYS)
 
 
-def _number(text: str) -> float | int:
-    clean = text.replace(",", "")
-    return float(clean) if "." in clean else int(clean)
+def _en_digits(digits: str) -> str:
+    return " ".join(str(num2words(int(digit))) for digit in digits)
+
+
+def _en_integer(digits: str, *, to: str = "cardinal") -> str:
+    """An integer's words; too long to be a quantity (see MAX_QUANTITY_DIGITS): digit by digit."""
+    if len(digits.lstrip("0")) > MAX_QUANTITY_DIGITS:
+        return _en_digits(digits)
+    return str(num2words(int(digits), to=to))
 
 
 def _en_number(text: str) -> str:
-    return str(num2words(_number(text)))
+    """A number as written (commas, a decimal point), in words; bounded in size (see
+    MAX_QUANTITY_DIGITS), so it never overflows, whatever the input."""
+    whole, _, fraction = text.replace(",", "").partition(".")
+    if not fraction:
+        return _en_integer(whole)
+    if len(whole.lstrip("0")) > MAX_QUANTITY_DIGITS or len(fraction) > MAX_QUANTITY_DIGITS:
+        return f"{_en_integer(whole)} point {_en_digits(fraction)}"
+    return str(num2words(float(f"{whole}.{fraction}")))
 
 
 def _en_money(match: re.Match[str]) -> str:
     one, many, sub_one, sub_many = _CURRENCY_EN[match.group(1)]
     whole, _, fraction = match.group(2).replace(",", "").partition(".")
-    units, cents = int(whole), int((fraction + "00")[:2]) if fraction else 0
-    words = [f"{num2words(units)} {one if units == 1 else many}"] if units or not cents else []
+    units, cents = whole.lstrip("0") or "0", int((fraction + "00")[:2]) if fraction else 0
+    words = [f"{_en_integer(units)} {one if units == '1' else many}"] if units != "0" or not cents else []
     if cents:
         words.append(f"{num2words(cents)} {sub_one if cents == 1 else sub_many}")
     return " and ".join(words)
@@ -86,7 +103,7 @@ _EN_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(rf"([$€£¥])\s?({_NUM})"), _en_money),
     (re.compile(rf"({_NUM})\s?%"), lambda m: f"{_en_number(m.group(1))} percent"),
     (re.compile(rf"\b({_NUM})\s?({_UNIT_RE})(?![A-Za-z])", re.I), _en_unit),
-    (re.compile(r"\b(\d+)(st|nd|rd|th)\b"), lambda m: str(num2words(int(m.group(1)), to="ordinal"))),
+    (re.compile(r"\b(\d+)(st|nd|rd|th)\b"), lambda m: _en_integer(m.group(1), to="ordinal")),
     (re.compile(r"\b(1[1-9]|20)\d{2}s?\b(?=\s*(?:,|\.|$|\s(?:was|is|in|and|when)))"), _en_year),
     (re.compile(rf"(?<![\w.]){_NUM}"), lambda m: _en_number(m.group(0))),
     (re.compile(r"\s*&\s*"), lambda m: " and "),
