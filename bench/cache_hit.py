@@ -72,9 +72,8 @@ def _row(name: str, load: Load) -> list[str]:
 
 def _serve(port: int, var_dir: Path) -> subprocess.Popen[bytes]:
     log = (var_dir / "daphne.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "glmtts_site.asgi:application"], cwd=ROOT, env=dict(os.environ), stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "glmtts_site.serve", "-b", "127.0.0.1", "-p", str(port)],
+                            cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
     for _ in range(100):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:

@@ -69,8 +69,7 @@ def main() -> None:
     from workers.heartbeat import live_workers
 
     token = api_token_create(user=User.objects.create_user("bench", password=None), name="bench").raw
-    daphne = _start(["-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port), "glmtts_site.asgi:application"],
-                    var_dir, "daphne")
+    daphne = _start(["-m", "glmtts_site.serve", "-b", "127.0.0.1", "-p", str(args.port)], var_dir, "daphne")
     worker = _start([str(ROOT / "manage.py"), "run_worker"], var_dir, "worker")
     try:
         deadline = time.time() + 180

@@ -7,3 +7,6 @@ class SynthesisConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "synthesis"
     verbose_name = "Synthesis jobs and result cache"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (a deleted job's reference copy is deleted with it)

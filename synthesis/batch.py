@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glmtts_site.errors import ApiError
+
 from .cache import cache_get
 from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
-from .services import ReferenceUpload, job_create
+from .services import ReferenceUpload, job_create, reference_from_bytes
 from .storage import read_output
 from .submit import request_key_if_known
 
@@ -53,8 +55,10 @@ def parse_jsonl(path: Path) -> tuple[list[BatchLine], dict[str, str]]:
             reference = None
             if speech:
                 speech_path = (path.parent / speech).resolve()
-                reference = ReferenceUpload(speech_path.name, speech_path.read_bytes())
+                reference = reference_from_bytes(speech_path.read_bytes(), field="prompt_speech")
             lines.append(BatchLine(uttid, text, str(item.get("prompt_text") or ""), reference))
+        except ApiError as exc:
+            errors[f"line {number}"] = f"{exc.code}: {exc.message}"
         except (KeyError, ValueError, OSError, json.JSONDecodeError) as exc:
             errors[f"line {number}"] = f"{type(exc).__name__}: {exc}"
     return lines, errors

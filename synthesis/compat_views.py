@@ -16,12 +16,14 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from glmtts_site.api_errors import api_error_for
+
 from .encoding import CONTENT_TYPES
 from .models import JobStatus, SynthesisJob
 from .selectors import audio_urls
 from .serializers import validated_input
 from .storage import read_output
-from .streaming import ended_job_error, events_job_id, job_events, request_user, sse
+from .streaming import KEEPALIVE, ended_job_error, ensure_served, events_job_id, job_events, request_user, sse
 from .submit import synthesis_submit
 from .voice_input import submit_args
 
@@ -51,15 +53,27 @@ def _looks_like_uuid(value: str) -> bool:
     return True
 
 
+SSE_KEEPALIVE_S = 15.0  # a comment line while queued: proxies (Cloudflare: 100 s) close silent streams
+
+
 async def _sse_stream(job: SynthesisJob) -> AsyncIterator[bytes]:
     yield sse("queued", {"job_id": str(job.pk), "cache_hit": job.cache_hit})
-    if not job.is_final:
-        async for event in job_events(events_job_id(job)):
-            if event.type == "tts.chunk" and event.pcm is not None:
-                yield sse("chunk", {**event.data, "audio": base64.b64encode(event.pcm).decode()})
-            elif event.type in ("tts.progress", "tts.started", "tts.requeued"):
-                yield sse(event.type.split(".", 1)[1], event.data)
-        await sync_to_async(job.refresh_from_db)()
+    try:
+        if not job.is_final:
+            async for event in job_events(events_job_id(job), keepalive_s=SSE_KEEPALIVE_S):
+                if event.type == KEEPALIVE:
+                    yield b": keepalive\n\n"
+                elif event.type == "tts.chunk" and event.pcm is not None:
+                    yield sse("chunk", {**event.data, "audio": base64.b64encode(event.pcm).decode()})
+                elif event.type in ("tts.progress", "tts.started", "tts.requeued"):
+                    yield sse(event.type.split(".", 1)[1], event.data)
+            await sync_to_async(job.refresh_from_db)()
+    except Exception as exc:  # the status line is sent: say it in the stream
+        mapped = api_error_for(exc)
+        if mapped is None:
+            raise
+        yield sse("error", {"job_id": str(job.pk), "code": mapped.code, "message": mapped.message})
+        return
     if job.status == JobStatus.DONE:
         yield sse("done", {"job_id": str(job.pk), "audio_urls": audio_urls(job), "duration": job.audio_duration_s,
                            "cache_hit": job.cache_hit})
@@ -86,6 +100,7 @@ async def tts(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         stream["Cache-Control"] = "no-cache, private"
         stream["X-Accel-Buffering"] = "no"
         return stream
+    await ensure_served(job)
     job = await _finished(job)
     if job.status != JobStatus.DONE:
         raise ended_job_error(job)

@@ -8,6 +8,7 @@ are sent whole once encoded. AAC has no encoder here and is refused with a clear
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
+from glmtts_site.api_errors import api_error_for
 from glmtts_site.errors import ApiError
 from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.serializers import StrictFloatField, StrictInputSerializer, TextField, validated_with
@@ -29,9 +31,10 @@ from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
 from .services import MAX_TEXT_CHARS
 from .storage import read_output
-from .streaming import ended_job_error, events_job_id, job_events, request_user
+from .streaming import ended_job_error, ensure_served, events_job_id, job_events, request_user
 from .submit import synthesis_submit
 
+logger = logging.getLogger(__name__)
 MODEL_ALIASES = {"tts-1": "", "tts-1-hd": "", "gpt-4o-mini-tts": ""}  # "" = the default engine
 # OpenAI's voice names map onto our presets, so clients written for OpenAI run unchanged.
 VOICE_ALIASES = {"alloy": "jf_alpha", "ash": "jm_kumo", "ballad": "jm_kumo", "coral": "jf_gongitsune",
@@ -89,9 +92,14 @@ async def _streamed_pcm(job: SynthesisJob, fmt: str) -> AsyncIterator[bytes]:
         data = await sync_to_async(read_output)(job.files["wav"])
         yield data[44:]  # PCM16 after the canonical 44-byte header
         return
-    async for event in job_events(events_job_id(job)):
-        if event.type == "tts.chunk" and event.pcm:
-            yield event.pcm
+    try:
+        async for event in job_events(events_job_id(job)):
+            if event.type == "tts.chunk" and event.pcm:
+                yield event.pcm
+    except Exception as exc:  # the status line is sent: end the stream (the client sees it short)
+        if api_error_for(exc) is None:
+            raise
+        logger.warning("Streaming job %s stopped: %s", job.pk, exc)
 
 
 @csrf_exempt
@@ -100,6 +108,7 @@ async def speech(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await request_user(request)
     wanted = _parse(request)
     job = await sync_to_async(_submit)(user, wanted)
+    await ensure_served(job)
     fmt = wanted["response_format"]
     if fmt in STREAMED:
         content_type = "audio/pcm" if fmt == "pcm" else "audio/wav"

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from glmtts_site.errors import ApiError
+from voices.services import reference_validated
 from workers import queue
 
 from . import quotas, singleflight
@@ -26,8 +27,16 @@ MAX_TEXT_CHARS = 5000
 
 @dataclass(frozen=True)
 class ReferenceUpload:
+    """A reference clip in canonical form (mono 16-bit FLAC): a library voice's stored audio, or a
+    client's clip after `reference_from_bytes` (the same checks as a library upload)."""
+
     name: str
     data: bytes
+
+
+def reference_from_bytes(data: bytes, *, field: str = "reference_audio") -> ReferenceUpload:
+    clip = reference_validated(data, field=field)
+    return ReferenceUpload(f"{clip.sha256}.flac", clip.canonical)
 
 
 def validate_request(*, text: str, reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> str:
@@ -54,7 +63,7 @@ def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_pres
                        quota_held=quota_held)
     with transaction.atomic():
         if reference is not None:
-            job.reference_audio.save(f"{job.id}.bin", ContentFile(reference.data), save=False)
+            job.reference_audio.save(f"{job.id}.flac", ContentFile(reference.data), save=False)
         job.save()
         if enqueue:  # only once the row is visible to workers
             transaction.on_commit(lambda: queue.enqueue(str(job.id)))

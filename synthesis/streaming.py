@@ -7,6 +7,7 @@ an asyncio client.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,10 +19,12 @@ from django.middleware.csrf import CsrfViewMiddleware
 from accounts.selectors import api_token_authenticate
 from accounts.services import api_token_touch
 from glmtts_site.errors import ApiError
-from glmtts_site.redis_conn import new_async_redis
+from glmtts_site.redis_conn import loop_redis
+from workers.heartbeat import engine_has_worker
 
 from .events import JobEvent, decode_event, events_key
-from .models import SynthesisJob
+from .jobs_control import job_cancel
+from .models import FINAL_STATUSES, SynthesisJob
 
 
 class NotAuthenticated(ApiError):
@@ -70,30 +73,64 @@ def ended_job_error(job: SynthesisJob) -> ApiError:
                     code=job.error_code or "synthesis_failed", status_code=422)
 
 
+@sync_to_async
+def ensure_served(job: SynthesisJob) -> None:
+    """Endpoints that answer with the audio wait for their job; with no live worker for its engine the
+    wait could be endless, so the job is cancelled (its quota refunded) and the answer is a 503 now."""
+    if job.is_final or engine_has_worker(job.engine_id):
+        return
+    job_cancel(job=job)
+    raise ApiError("No worker is serving this engine right now; retry shortly.", code="no_worker",
+                   status_code=503, headers={"Retry-After": "30"})
+
+
 def events_job_id(job: SynthesisJob) -> str:
     """A follower's audio arrives on its leader's event stream."""
     return str(job.leader_id or job.pk)
 
 
-async def job_events(job_id: str, *, timeout_s: float = 900.0) -> AsyncIterator[JobEvent]:
-    """Every event of a job from its start, then live ones, until a terminal event."""
-    client = new_async_redis()
-    after, waited = "0-0", 0.0
-    try:
-        while waited < timeout_s:
-            reply: Any = await client.xread({events_key(job_id): after}, count=200, block=1000)
-            if not reply:
-                waited += 1.0
-                continue
-            waited = 0.0
-            for entry_id, fields in reply[0][1]:
-                event = decode_event(entry_id, fields)
-                after = event.entry_id
-                yield event
-                if event.is_terminal:
-                    return
-    finally:
-        await client.aclose()
+class JobWaitTimeout(ApiError):
+    status_code = 504
+    code = "job_timeout"
+
+
+KEEPALIVE = "keepalive"  # the type of the placeholder event job_events yields while nothing happens
+
+
+async def job_events(job_id: str, *, idle_timeout_s: float = 900.0,
+                     keepalive_s: float | None = None) -> AsyncIterator[JobEvent]:
+    """Every event of a job from its start, then live ones, until a terminal event.
+
+    With `keepalive_s`, a KEEPALIVE event comes after each that many quiet seconds (for SSE, whose
+    proxies close silent streams). After `idle_timeout_s` without any event it raises JobWaitTimeout
+    (504); a job whose row is final while its stream is gone (expired) simply ends.
+    """
+    client = loop_redis()
+    after, quiet_since, kept_at = "0-0", time.monotonic(), time.monotonic()
+    while True:
+        reply: Any = await client.xread({events_key(job_id): after}, count=200, block=1000)
+        now = time.monotonic()
+        for entry_id, fields in (reply[0][1] if reply else []):
+            event = decode_event(entry_id, fields)
+            after, quiet_since = event.entry_id, now
+            yield event
+            if event.is_terminal:
+                return
+        if reply:
+            continue
+        if keepalive_s is not None and now - max(quiet_since, kept_at) >= keepalive_s:
+            kept_at = now
+            yield JobEvent(entry_id=after, type=KEEPALIVE, data={})
+        if now - quiet_since >= idle_timeout_s:
+            if await _row_is_final(job_id):
+                return
+            raise JobWaitTimeout(f"No progress on job {job_id} for {idle_timeout_s:.0f} s; it is still queued "
+                                 "or running: follow its status URL.")
+
+
+@sync_to_async
+def _row_is_final(job_id: str) -> bool:
+    return SynthesisJob.objects.filter(pk=job_id, status__in=list(FINAL_STATUSES)).exists()
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:

@@ -10,10 +10,11 @@ from django.contrib.auth.models import User
 from glmtts_site.errors import ApiError
 from voices.models import Voice
 from voices.selectors import voice_get_for
+from voices.services import upload_bytes
 
 from .params import SynthesisParams
 from .serializers import params_from
-from .services import ReferenceUpload
+from .services import ReferenceUpload, reference_from_bytes
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class SubmitArgs:
 
 def submit_args(user: User, data: dict[str, Any]) -> SubmitArgs:
     upload = data.get("reference_audio")
-    reference = ReferenceUpload(upload.name, upload.read()) if upload else None
+    field = "reference_audio"
+    reference = reference_from_bytes(upload_bytes(upload, field=field), field=field) if upload else None
     preset, engine_id = data.get("voice", ""), data.get("engine", "")
     prompt_text, skip_whisper = data.get("prompt_text", ""), data.get("skip_whisper", False)
     if data.get("voice_id"):

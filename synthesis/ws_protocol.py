@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .events import JobEvent
 from .models import SynthesisJob
 from .selectors import audio_urls
 
-CLIENT_MESSAGE_LIMIT = 32 * 1024  # clients only send control messages and one text to synthesize
+# Close codes (README: websockets). Daphne lets an application close only with 1000 or 3000-4999;
+# 1009 comes from the server itself for a message over WS_SERVER_MAX_MESSAGE_BYTES, never read.
+CLOSE_BAD_FRAME = 4400  # a binary frame: clients send JSON text only
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_NOT_FOUND = 4404  # no such job, or another user's (the same answer)
+CLOSE_TOO_BIG = 4413  # a message over WS_MAX_MESSAGE_BYTES that reached the consumer
+CLOSE_TOO_MANY = 4429  # too many sockets for this user, handshakes per minute, or messages per second
+CLOSE_SERVER_ERROR = 4500
+CLOSE_UNAVAILABLE = 4503  # Redis or the database is unreachable: reconnect with resume
+CLOSE_CODES = {1000: "the job ended (after its final frame)", 1009: "message over the server's limit",
+               CLOSE_BAD_FRAME: "binary frame", CLOSE_NOT_SIGNED_IN: "not signed in", CLOSE_NOT_FOUND: "no such job",
+               CLOSE_TOO_BIG: "message too big", CLOSE_TOO_MANY: "too many sockets, handshakes or messages",
+               CLOSE_SERVER_ERROR: "server error", CLOSE_UNAVAILABLE: "live updates unavailable, reconnect"}
+MAX_SEQ = 10**9
+
+
+class MessageBucket:
+    """Client messages per socket: `rate` a second with bursts of `burst` (a ping flood is closed)."""
+
+    def __init__(self, rate: float = 10.0, burst: float = 30.0) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def parse_after_seq(value: Any) -> int | None:
+    """`resume`'s after_seq: an integer from -1 (everything) up; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_SEQ:
+        return None
+    return value
 
 
 def job_group(job_id: str) -> str:

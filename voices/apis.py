@@ -112,8 +112,8 @@ class VoiceCreateApi(APIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         upload = fields.pop("audio")
-        voice = services.voice_create(owner=authenticated_user(request), data=upload.read(), filename=upload.name,
-                                      **fields)
+        audio = services.upload_bytes(upload, field="audio")
+        voice = services.voice_create(owner=authenticated_user(request), data=audio, filename=upload.name, **fields)
         return Response(_out(request, voice), status=status.HTTP_201_CREATED)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,8 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import soundfile as sf
 
+from workers.audio import AudioTooCostly, DecodeLimits, decode_bounded
+
+logger = logging.getLogger(__name__)
+
 MAX_BYTES = 10 * 1024 * 1024
 MIN_SECONDS, MAX_SECONDS = 2.0, 30.0
+MAX_CHANNELS, MAX_RATE = 2, 96000
+REFERENCE_LIMITS = DecodeLimits(max_seconds=MAX_SECONDS, max_channels=MAX_CHANNELS, max_rate=MAX_RATE)
 RECOMMENDED = (3.0, 10.0)
 MIN_RATE = 16000
 SILENT_RMS = 1e-3
@@ -54,17 +61,16 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _decode(data: bytes) -> tuple[np.ndarray, int]:
+def decode_reference(data: bytes) -> tuple[np.ndarray, int]:
+    """Mono samples of a client's clip, judged by its header before decoding and decoded in bounded
+    blocks (REFERENCE_LIMITS); the web process and the worker both decode references only so."""
     try:
-        info = sf.info(io.BytesIO(data))
-        if info.duration > MAX_SECONDS * 4:  # refuse before decoding an hour of audio into memory
-            raise VoiceRejected("too_long", f"The clip is {info.duration:.0f} s; at most {MAX_SECONDS:.0f} s.")
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except VoiceRejected:
-        raise
-    except Exception as exc:  # libsndfile says "this is not audio we can read"
-        raise VoiceRejected("undecodable_audio", f"The file could not be decoded as audio ({exc}).") from exc
-    return samples.mean(axis=1).astype(np.float32), int(rate)
+        return decode_bounded(data, REFERENCE_LIMITS)
+    except AudioTooCostly as exc:
+        raise VoiceRejected(exc.code, exc.message) from exc
+    except Exception as exc:  # libsndfile says "this is not audio we can read"; its text names our objects
+        logger.info("Undecodable reference audio: %s", exc)
+        raise VoiceRejected("undecodable_audio", "The file could not be decoded as audio.") from exc
 
 
 def _check(samples: np.ndarray, rate: int) -> list[str]:
@@ -100,7 +106,7 @@ def load_reference(data: bytes) -> ReferenceClip:
                             status_code=413)
     if sniff_format(data[:16]) is None:
         raise VoiceRejected("unsupported_type", "Upload WAV, FLAC, OGG or MP3 audio.", status_code=415)
-    samples, rate = _decode(data)
+    samples, rate = decode_reference(data)
     warnings = _check(samples, rate)
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(samples, -1.0, 1.0), rate, format="FLAC", subtype="PCM_16")

@@ -34,7 +34,7 @@ class SeedVoicesApi(APIView):
         data.is_valid(raise_exception=True)
         upload = data.validated_data["audio"]
         voice = services.voice_create(owner=authenticated_user(request), name=data.validated_data["name"],
-                                      data=upload.read(), filename=upload.name,
+                                      data=services.upload_bytes(upload, field="audio"), filename=upload.name,
                                       prompt_text=data.validated_data["text"])
         body = VoiceOutputSerializer(voice, context={"user_id": request.user.pk}).data
         return Response({"voice_id": str(voice.pk), **body}, status=status.HTTP_201_CREATED)

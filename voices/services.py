@@ -9,13 +9,14 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Sum
 
 from glmtts_site.errors import ApiError
 
 from . import tasks
-from .audio import VoiceRejected, load_reference, safe_download_name
+from .audio import MAX_BYTES, ReferenceClip, VoiceRejected, load_reference, safe_download_name
 from .models import TranscriptState, Visibility, Voice
 
 
@@ -28,6 +29,24 @@ def _check_quota(owner: User, new_bytes: int) -> None:
     if used + new_bytes > settings.VOICE_STORAGE_PER_USER:
         raise ApiError("Your reference storage is full; delete a voice first.", code="voice_storage_quota",
                        status_code=409)
+
+
+def upload_bytes(upload: UploadedFile, *, field: str) -> bytes:
+    """An uploaded file's bytes, refused by its size before any is read (the body limits of the
+    server keep the upload itself bounded; this is the per-file rule with its own answer)."""
+    if upload.size is not None and upload.size > MAX_BYTES:
+        raise ApiError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", code="file_too_large",
+                       field=field, status_code=413)
+    return bytes(upload.read(MAX_BYTES + 1))
+
+
+def reference_validated(data: bytes, *, field: str = "audio") -> ReferenceClip:
+    """A client's reference clip checked and re-encoded to canonical FLAC: the one rule for library
+    voices and for inline references on every submit path (ApiError otherwise)."""
+    try:
+        return load_reference(data)
+    except VoiceRejected as exc:
+        raise ApiError(exc.message, code=exc.code, field=field, status_code=exc.status_code) from exc
 
 
 def _enqueue_after_commit(voice: Voice, *kinds: str) -> None:
@@ -43,10 +62,7 @@ def voice_create(*, owner: User, name: str, data: bytes, filename: str = "", pro
     if skip_whisper and not prompt_text.strip():
         raise ApiError("skip_whisper needs prompt_text: without it nobody knows what the reference says.",
                        code="prompt_text_required", field="prompt_text")
-    try:
-        clip = load_reference(data)
-    except VoiceRejected as exc:
-        raise ApiError(exc.message, code=exc.code, field="audio", status_code=exc.status_code) from exc
+    clip = reference_validated(data, field="audio")
     _check_quota(owner, len(clip.canonical))
     voice = Voice(owner=owner, name=name.strip(), description=description, language=language,
                   visibility=visibility, audio_sha256=clip.sha256, audio_bytes=len(clip.canonical),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
@@ -31,9 +32,59 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
 
 
 def decode_audio(data: bytes) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate from any format libsndfile reads."""
+    """Mono float32 samples and their rate from any format libsndfile reads (our own outputs; for
+    anything a client sent, use `decode_bounded`)."""
     samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     return samples.mean(axis=1).astype(np.float32), int(rate)
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """What a client's audio may cost to decode, judged from its header before any sample is read."""
+
+    max_seconds: float
+    max_channels: int = 2
+    max_rate: int = 96000
+    block_frames: int = 1 << 16
+
+
+class AudioTooCostly(ValueError):
+    """The header (or the stream itself) says the audio is over the limits; nothing more is decoded."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def decode_bounded(data: bytes, limits: DecodeLimits) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate, decoded in blocks of `limits.block_frames`.
+
+    Channels, rate and duration come from the header first (a 183 KB FLAC can declare 8 channels at
+    192 kHz for two minutes); the block loop then stops as soon as more frames arrive than the limit
+    allows, so a header that lies (or a format that does not state its length) costs no more. Peak
+    memory is one block of all channels plus the mono result. Raises AudioTooCostly, or
+    soundfile's/libsndfile's errors for data that is not audio.
+    """
+    info = sf.info(io.BytesIO(data))
+    if info.channels > limits.max_channels:
+        raise AudioTooCostly("too_many_channels",
+                             f"The clip has {info.channels} channels; at most {limits.max_channels}.")
+    if info.samplerate > limits.max_rate:
+        raise AudioTooCostly("sample_rate_too_high",
+                             f"The clip is sampled at {info.samplerate} Hz; at most {limits.max_rate} Hz.")
+    max_frames = int(limits.max_seconds * info.samplerate)
+    if info.frames > max_frames:
+        raise AudioTooCostly("too_long", f"The clip is {info.frames / info.samplerate:.1f} s; "
+                                         f"at most {limits.max_seconds:.0f} s.")
+    blocks: list[np.ndarray] = []
+    decoded = 0
+    for block in sf.blocks(io.BytesIO(data), blocksize=limits.block_frames, dtype="float32", always_2d=True):
+        decoded += len(block)
+        if decoded > max_frames:
+            raise AudioTooCostly("too_long", f"The clip is longer than {limits.max_seconds:.0f} s.")
+        blocks.append(block.mean(axis=1).astype(np.float32))
+    samples = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    return samples, int(info.samplerate)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -73,3 +73,8 @@ def live_workers(client: redis.Redis | None = None) -> list[dict[str, Any]]:
         return []
     raw_states = client.mget([redis_key("worker", _text(wid)) for wid in ids])
     return [json.loads(raw) for raw in raw_states if raw]
+
+
+def engine_has_worker(engine_id: str, client: redis.Redis | None = None) -> bool:
+    """Whether a live worker has loaded this engine (its heartbeat is fresh)."""
+    return any(engine_id in state.get("engines", {}) for state in live_workers(client))

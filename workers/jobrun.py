@@ -23,6 +23,7 @@ from synthesis.params import SynthesisParams
 from synthesis.results import result_store
 from synthesis.selectors import audio_urls
 from synthesis.validation import AudioRejected, validate_audio
+from voices.audio import VoiceRejected, decode_reference
 from workers.text.language import resolve_language
 
 from .asr import Transcriber
@@ -73,10 +74,10 @@ class JobExecutor:
             return None
         with job.reference_audio.open("rb") as handle:
             data = handle.read()
-        try:
-            samples, rate = decode_audio(data)
-        except Exception as exc:
-            raise EngineError("unreadable_reference", f"The reference audio cannot be decoded: {exc}") from exc
+        try:  # the same bounded decode as at upload: a reference stored before those checks is judged too
+            samples, rate = decode_reference(data)
+        except VoiceRejected as exc:
+            raise EngineError("unreadable_reference", f"The reference audio was refused: {exc.message}") from exc
         prompt = job.prompt_text
         if not prompt and not job.skip_whisper:
             transcript = self.transcriber.transcribe(samples, rate)

@@ -7,11 +7,11 @@ import logging
 from django.db import close_old_connections
 from django.utils import timezone
 
+from voices.audio import decode_reference
 from voices.models import TranscriptState, Voice, VoiceFeatures
 from voices.tasks import FEATURES, TRANSCRIBE
 
 from .asr import Transcriber
-from .audio import decode_audio
 from .engines.base import Engine, ReferenceClip
 
 logger = logging.getLogger(__name__)
@@ -19,13 +19,13 @@ logger = logging.getLogger(__name__)
 
 def _clip(voice: Voice) -> ReferenceClip:
     with voice.audio.open("rb") as handle:
-        samples, rate = decode_audio(handle.read())
+        samples, rate = decode_reference(handle.read())
     return ReferenceClip(samples=samples, sample_rate=rate, sha256=voice.audio_sha256, prompt_text=voice.prompt_text)
 
 
 def transcribe_voice(voice: Voice, transcriber: Transcriber) -> None:
-    clip = _clip(voice)
     try:
+        clip = _clip(voice)
         transcript = transcriber.transcribe(clip.samples, clip.sample_rate,
                                             language=voice.language or None)
     except Exception:

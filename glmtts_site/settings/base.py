@@ -111,8 +111,44 @@ STORAGES = {
     # Hashed names let the browser cache static files for a year.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# --- Request limits (README: "Limits and abuse protection"); all enforced before a body is buffered.
+# The web server (glmtts_site.serve) refuses bodies over MAX_REQUEST_BODY_BYTES before reading them;
+# the ASGI middleware (glmtts_site.body_limits) refuses, by Content-Length and as bytes arrive, bodies
+# over DATA_UPLOAD_MAX_MEMORY_SIZE except on the upload routes; an uploaded clip is at most 10 MB.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 11 * 1024 * 1024, minimum=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=16 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploaded files are spooled to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FILES = 4
+# The whole request (line, headers, body) must arrive within this; idle keep-alive connections close after
+# HTTP_IDLE_TIMEOUT_S. Responses (SSE, streamed audio) are not limited by either.
+REQUEST_READ_TIMEOUT_S = env_float("REQUEST_READ_TIMEOUT_S", 30.0)
+HTTP_IDLE_TIMEOUT_S = env_int("HTTP_IDLE_TIMEOUT_S", 60, minimum=1)
+# Websocket client messages are control messages: larger ones are closed with 4413 by the consumer; the
+# server itself drops anything over WS_SERVER_MAX_MESSAGE_BYTES unread (1009).
+WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 32 * 1024, minimum=1024)
+WS_SERVER_MAX_MESSAGE_BYTES = env_int("WS_SERVER_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=64 * 1024)
+# Open websockets per user across all web nodes (one more is closed with 4429).
+WS_MAX_PER_USER = env_int("WS_MAX_PER_USER", 20, minimum=1)
+
+# Rate limits shared by all web nodes (glmtts_site.ratelimit, GCRA in Redis): name -> "N/period" or "off";
+# RATE_LIMIT_<NAME> overrides one. Over the limit: 429 with Retry-After.
+_DEFAULT_RATES = {
+    "submit": "60/min",            # per user: every submit path, cache hits included (REST, seed, OpenAI, socket)
+    "ip_costly": "300/min",        # per client IP: POSTs to the costly routes, whoever is signed in
+    "transcribe": "20/hour",       # per user: Whisper runs in the worker
+    "voice_upload": "60/hour",     # per user: each upload is decoded, re-encoded and analysed
+    "token_create": "30/hour",     # per user
+    "ws_connect": "60/min",        # per user: websocket handshakes
+    "login_failure": "5/15min",    # per username: wrong passwords; beyond it even the right one waits
+    "login_failure_ip": "30/15min",  # per client IP
+    "password_failure": "5/15min",  # per user: wrong old_password on the password APIs
+    "signup": "10/hour",           # per client IP
+}
+RATE_LIMITS = {name: env_str(f"RATE_LIMIT_{name.upper()}", rate) for name, rate in _DEFAULT_RATES.items()}
+# Behind a proxy: the header that carries the client's address (e.g. CF-Connecting-IP for Cloudflare,
+# X-Forwarded-For for a load balancer); empty = the socket's peer address. Only set it when every
+# request reaches the portal through that proxy, or clients could choose their own address.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 
 # --- Redis: cache, channel layer, queue, heartbeats ----------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -8,7 +8,7 @@ from glmtts_site.stack import ROOT, find_redis_server, private_redis_command, re
 def test_procfile_runs_web_and_worker() -> None:
     entries = read_procfile(ROOT / "Procfile")
     assert set(entries) == {"web", "worker"}
-    assert "daphne" in entries["web"] and "glmtts_site.asgi:application" in entries["web"]
+    assert entries["web"] == "python -m glmtts_site.serve"  # Daphne with our limits (glmtts_site.serve)
     assert "run_worker" in entries["worker"]
 
 

@@ -96,12 +96,12 @@ def free_port() -> int:
 class Daphne:
     """A real Daphne serving the project against the test database and Redis prefix."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, **extra_env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = (log_dir / "daphne.log").open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                                      "glmtts_site.asgi:application"], cwd=ROOT, env=subprocess_env(),
+        self.proc = subprocess.Popen([sys.executable, "-m", "glmtts_site.serve", "-b", "127.0.0.1",
+                                      "-p", str(self.port)], cwd=ROOT, env=subprocess_env(**extra_env),
                                      stdout=log, stderr=subprocess.STDOUT)
         self.log_path = log_dir / "daphne.log"
         wait_for(self._answers, timeout_s=60, what="Daphne to answer /health")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
@@ -10,6 +10,7 @@ import redis
 from synthesis import history
 from synthesis.engines_info import recent_versions
 from synthesis.lookup import l1_hits
+from tests.support.sockets import close_all
 
 
 @pytest.fixture(autouse=True)
@@ -19,3 +20,9 @@ def _fresh_hit_path(redis_isolated: redis.Redis) -> Iterator[None]:
     l1_hits.discard()  # a tally flushed later would land in another test's statistics
     recent_versions.forget()
     history.close()  # its connection must not outlive the test database (PostgreSQL drops it)
+
+
+@pytest.fixture(autouse=True)
+async def _sockets_closed() -> AsyncIterator[None]:
+    yield
+    await close_all()

@@ -17,6 +17,7 @@ from glmtts_site.redis_conn import _client_for
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.quotas import characters_left
 from tests.support.results import cached_result_for, finished_job, speech_like
+from voices.audio import load_reference
 from workers import queue
 
 URL = "/api/v1/syntheses"
@@ -79,14 +80,14 @@ def test_skip_whisper_without_prompt_text_is_400(owner_client: APIClient) -> Non
     assert response.json()["error"]["code"] == "prompt_text_required"
 
 
-def test_inline_reference_is_stored_with_the_job(owner_client: APIClient) -> None:
+def test_inline_reference_is_stored_with_the_job_in_canonical_form(owner_client: APIClient) -> None:
     upload = io.BytesIO(_wav_bytes())
     upload.name = "ref.wav"
     response = owner_client.post(URL, {"text": "Hi there.", "reference_audio": upload, "prompt_text": "hello"},
                                  format="multipart")
     assert response.status_code == 202
     job = SynthesisJob.objects.get(pk=response.json()["id"])
-    assert job.reference_audio.read() == _wav_bytes() and job.prompt_text == "hello"
+    assert job.reference_audio.read() == load_reference(_wav_bytes()).canonical and job.prompt_text == "hello"
 
 
 def test_owner_reads_other_user_gets_404_anonymous_401(owner: User, owner_client: APIClient,

@@ -11,27 +11,34 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 
 from accounts.services import api_token_create
-from glmtts_site.asgi import application
 from glmtts_site.redis_conn import new_async_redis
 from synthesis.events import publish_event
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.services import job_create
 from tests.support.results import finished_job
+from tests.support.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
 async def _connect(path: str, *, user: User | None = None, headers: list[tuple[bytes, bytes]] | None = None,
                    token: str | None = None) -> tuple[WebsocketCommunicator, bool, Any]:
-    all_headers = [*list(headers if headers is not None else [ORIGIN]), (b"host", b"127.0.0.1")]
-    if token:
-        all_headers.append((b"authorization", f"Bearer {token}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=all_headers)
-    if user is not None:
-        communicator.scope["user"] = user  # what AuthMiddlewareStack sets for a signed-in browser
+    """(communicator, accepted, close code if refused before accepting)."""
+    communicator = open_socket(path, user=user, headers=headers, token=token)
     connected, code = await communicator.connect()
     return communicator, connected, code
+
+
+async def _refused(path: str, **how: Any) -> tuple[str, int]:
+    """A refusal is accepted first, then closed with its code (so that clients can read it): the
+    error frame's code and the close code."""
+    communicator, connected, _ = await _connect(path, **how)
+    assert connected
+    error = await communicator.receive_json_from(timeout=5)
+    assert error["type"] == "error"
+    close = await communicator.receive_output(timeout=5)
+    assert close["type"] == "websocket.close"
+    return error["code"], int(close["code"])
 
 
 async def _emit(job_id: str, event_type: str, data: dict[str, Any], pcm: bytes | None = None) -> None:
@@ -71,8 +78,7 @@ async def _frames(communicator: WebsocketCommunicator) -> list[Any]:
 
 async def test_anonymous_is_refused(owner: User) -> None:
     job = await _queued_job(owner)
-    _, connected, code = await _connect(f"/ws/jobs/{job.pk}/")
-    assert not connected and code == 4401
+    assert await _refused(f"/ws/jobs/{job.pk}/") == ("not_authenticated", 4401)
 
 
 async def test_foreign_origin_is_refused(owner: User) -> None:
@@ -89,10 +95,9 @@ async def test_missing_origin_is_refused(owner: User) -> None:
 
 async def test_other_users_job_and_missing_job_look_the_same(owner: User, other_user: User) -> None:
     job = await _queued_job(owner)
-    _, connected, foreign = await _connect(f"/ws/jobs/{job.pk}/", user=other_user)
-    assert not connected
-    _, connected, missing = await _connect("/ws/jobs/00000000-0000-0000-0000-000000000000/", user=other_user)
-    assert not connected and foreign == missing == 4404
+    foreign = await _refused(f"/ws/jobs/{job.pk}/", user=other_user)
+    missing = await _refused("/ws/jobs/00000000-0000-0000-0000-000000000000/", user=other_user)
+    assert foreign == missing == ("not_found", 4404)
 
 
 async def test_finished_job_sends_done_at_once(owner: User) -> None:
@@ -144,18 +149,23 @@ async def test_api_token_in_a_header_authenticates(owner: User) -> None:
     communicator, connected, _ = await _connect(f"/ws/jobs/{job.pk}/", token=token)
     assert connected
     assert (await _frames(communicator))[-1]["type"] == "tts.done"
-    _, connected, code = await _connect(f"/ws/jobs/{job.pk}/", token="gtts_wrong")
-    assert not connected and code == 4401
+    assert await _refused(f"/ws/jobs/{job.pk}/", token="gtts_wrong") == ("not_authenticated", 4401)
 
 
-async def test_oversized_or_binary_client_messages_close_the_socket(owner: User) -> None:
-    job = await _queued_job(owner)
-    communicator, _, _ = await _connect(f"/ws/jobs/{job.pk}/", user=owner)
-    await communicator.send_to(text_data="x" * 40_000)
+async def _close_code(communicator: WebsocketCommunicator) -> int:
     message = await communicator.receive_output(timeout=5)
     while message["type"] != "websocket.close":
         message = await communicator.receive_output(timeout=5)
-    assert message["code"] == 1009
+    return int(message["code"])
+
+
+@pytest.mark.parametrize(("frame", "code"), [({"text_data": "x" * 40_000}, 4413), ({"bytes_data": b"\0" * 10}, 4400)])
+async def test_oversized_or_binary_client_messages_close_the_socket(owner: User, frame: dict[str, Any],
+                                                                    code: int) -> None:
+    job = await _queued_job(owner)
+    communicator, _, _ = await _connect(f"/ws/jobs/{job.pk}/", user=owner)
+    await communicator.send_to(**frame)
+    assert await _close_code(communicator) == code
 
 
 async def test_cancel_over_the_socket_ends_a_queued_job(owner: User) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -82,7 +84,17 @@ def test_stream_drop_and_resume_without_gap_or_duplicate(stack: Daphne, token: s
     assert len(first_audio + rest_audio) == pytest.approx((job.audio_duration_s or 0) * 24000 * 2, abs=4)
 
 
-def test_fifty_sockets_on_one_job_all_get_done(stack: Daphne, token: str) -> None:
+@pytest.fixture
+def roomy_stack(tmp_path: Path, workers: Workers, redis_isolated: Any, transactional_db: None) -> Iterator[Daphne]:
+    """The stack with room for fifty sockets of one user (the default cap is WS_MAX_PER_USER=20)."""
+    web = Daphne(tmp_path, WS_MAX_PER_USER="60")
+    workers.start("ws-worker")
+    yield web
+    web.stop()
+
+
+def test_fifty_sockets_on_one_job_all_get_done(roomy_stack: Daphne, token: str) -> None:
+    stack = roomy_stack
     job_id = _submit(stack, token, "Fifty listeners hear this at once. And a second sentence for them.")
 
     async def listener() -> str:

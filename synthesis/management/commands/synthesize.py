@@ -12,7 +12,7 @@ from glmtts_site.errors import ApiError
 from synthesis.events import follow_events
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.params import SynthesisParams
-from synthesis.services import ReferenceUpload, job_create
+from synthesis.services import job_create, reference_from_bytes
 from synthesis.storage import read_output
 
 
@@ -38,13 +38,11 @@ class Command(BaseCommand):
         owner = User.objects.filter(username=options["user"]).first() if options["user"] else None
         if options["user"] and owner is None:
             raise CommandError(f"No user {options['user']!r}.")
-        reference = None
-        if options["reference"]:
-            path: Path = options["reference"]
-            reference = ReferenceUpload(name=path.name, data=path.read_bytes())
         params = SynthesisParams(sample_rate=options["sample_rate"], speed=options["speed"], seed=options["seed"],
                                  language=options["language"])
         try:
+            reference = reference_from_bytes(options["reference"].read_bytes(), field="--reference") \
+                if options["reference"] else None
             job = job_create(owner=owner, text=options["text"], engine_id=options["engine"],
                              voice_preset=options["voice"], reference=reference, params=params,
                              prompt_text=options["prompt_text"], skip_whisper=options["skip_whisper"])
