@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from workers.heartbeat import live_workers
+from workers.heartbeat import is_serving, live_workers
 
 from .redis_conn import get_redis
 
@@ -43,8 +43,13 @@ def _check_worker() -> dict[str, Any]:
     workers = live_workers()
     if not workers:
         return {"ok": False, "message": "No worker has sent a heartbeat recently."}
-    return {"ok": True, "count": len(workers),
-            "engines": sorted({engine for w in workers for engine in w.get("engines", {})})}
+    serving = [w for w in workers if is_serving(w)]
+    stalled = [w["worker_id"] for w in workers if w.get("status") == "stalled"]
+    if not serving:
+        state = "stalled" if stalled else "starting"
+        return {"ok": False, "message": f"No worker is serving: {len(workers)} {state}.", "stalled": stalled}
+    return {"ok": True, "count": len(serving), "stalled": stalled,
+            "engines": sorted({engine for w in serving for engine in w.get("engines", {})})}
 
 
 def _run(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -64,5 +69,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     checks["worker"] = _run(_check_worker) if checks["redis"]["ok"] else {
         "ok": False, "message": "Redis is unreachable, so worker heartbeats cannot be read."}
     failing = [name for name, result in checks.items() if not result["ok"]]
-    body = {"status": "ready" if not failing else "not_ready", "failing": failing, "checks": checks}
+    body: dict[str, Any] = {"status": "ready" if not failing else "not_ready", "failing": failing}
+    if request.user.is_staff:  # what failed and why is for operators; a probe needs only the verdict
+        body["checks"] = checks
     return JsonResponse(body, status=200 if not failing else 503)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.signals import post_save, pre_save
@@ -55,16 +55,24 @@ class HistoryWriter:
         returns once its row is committed, raises what its insert raised."""
         job._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
         pre_save.send(sender=SynthesisJob, instance=job, raw=False, using=self.alias, update_fields=None)
+        queued = self._committed(job)
+        if isinstance(queued.error, OperationalError | InterfaceError):
+            # The kept connection had died (a database restart, a killed backend); it is discarded by
+            # now, so once more on a fresh one: a hit must not fail for a connection it never chose.
+            queued = self._committed(job)
+        if queued.error is not None:
+            raise queued.error
+        post_save.send(sender=SynthesisJob, instance=job, created=True, update_fields=None, raw=False,
+                       using=self.alias)
+
+    def _committed(self, job: SynthesisJob) -> _Queued:
         queued = _Queued(job)
         with self._queue_lock:
             self._queue.append(queued)
         with self._connection_lock:
             while not queued.done:  # else an earlier holder already wrote it with its own group
                 self._insert_group(self._take_queue())
-        if queued.error is not None:
-            raise queued.error
-        post_save.send(sender=SynthesisJob, instance=job, created=True, update_fields=None, raw=False,
-                       using=self.alias)
+        return queued
 
     def close(self) -> None:
         with self._connection_lock:

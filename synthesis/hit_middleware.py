@@ -34,6 +34,7 @@ from accounts.models import ApiToken
 from accounts.selectors import api_token_resolved_recently
 from glmtts_site.errors import ApiError
 from glmtts_site.parsers import json_loads_untrusted
+from glmtts_site.resilience import TRANSIENT_ERRORS
 
 from .apis import SynthesisCollectionApi
 from .history import history_insert
@@ -43,6 +44,8 @@ from .submit import local_cache_hit
 from .voice_input import submit_args
 
 _PLAIN_FIELDS = SUBMIT_FIELDS.keys() - {"voice_id", "voice_share", "reference_audio"}
+# Errors after which DRF gives the answer: its own error answer, or the hit retried on its connection.
+_FALL_THROUGH: tuple[type[BaseException], ...] = (serializers.ValidationError, ApiError, *TRANSIENT_ERRORS)
 _PLAIN_ACCEPT = {"", "*/*", "application/json"}  # what DRF's negotiation answers with plain JSON
 
 
@@ -87,10 +90,10 @@ def plain_cache_hit(request: HttpRequest) -> SynthesisJob | None:
     try:
         args = submit_args(token.user, validated_by_fields(fields))
         job = local_cache_hit(owner=token.user, **args.as_kwargs())
-    except (serializers.ValidationError, ApiError):
-        return None  # DRF gives the error answer
-    if job is not None:
-        history_insert(job)
+        if job is not None:
+            history_insert(job)
+    except _FALL_THROUGH:
+        return None  # DRF gives the answer: the error, or a retry of the hit on the request's connection
     return job
 
 

@@ -1,22 +1,33 @@
-"""The worker's job loop: take an entry, run its job in a thread, ack when the row is final."""
+"""The worker's job loop: take an entry, run its job in a thread, ack when the row is final.
+
+Database work from the loop goes through `database_sync_to_async`, which closes a connection that
+broke (a database restart, a killed backend) before and after each call, so the next call reconnects.
+
+Every await on another task or on Redis is bounded, and the claim keeper stops on its own event,
+not by cancellation (see glmtts_site.resilience). `progress_at` moves whenever the job loop or the
+running job does something; the runner's watchdog reads its age to spot a stall.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
 from synthesis import services
 from synthesis.events import cancel_key, publish_event
 from synthesis.models import JobStatus, SynthesisJob
@@ -26,6 +37,9 @@ from .jobrun import JobExecutor, Outcome
 from .queue import QueueEntry, WorkerQueue
 
 logger = logging.getLogger(__name__)
+CALL_TIMEOUT_S = 10.0  # one Redis command of the claim keeper or a publish, at most
+KEEPER_STOP_S = 5.0
+EMIT_TIMEOUT_S = 60.0  # the inference thread waits at most this long for an event to be stored
 
 
 def _stale_unfinished_job_ids(older_than_s: float, limit: int = 200) -> list[str]:
@@ -36,107 +50,170 @@ def _stale_unfinished_job_ids(older_than_s: float, limit: int = 200) -> list[str
     return [str(pk) for pk in rows.order_by("created_at").values_list("pk", flat=True)[:limit]]
 
 
+@dataclass
+class CurrentRun:
+    """The job being run: its entry, and the flags its inference thread watches between events."""
+
+    entry: QueueEntry
+    cancel: threading.Event = field(default_factory=threading.Event)
+    shutdown: threading.Event = field(default_factory=threading.Event)  # hand back at the next event
+    started: float = field(default_factory=time.time)
+    future: concurrent.futures.Future[Outcome] | None = None  # the inference thread's work
+    keeper: asyncio.Task[None] | None = None  # refreshes the claim while the job runs
+    keeper_done: asyncio.Event = field(default_factory=asyncio.Event)
+    abandoned: bool = False
+
+
 class JobConsumer:
     def __init__(self, *, client: aioredis.Redis, queue: WorkerQueue, executor: JobExecutor,
                  stop_event: asyncio.Event) -> None:
         self.client, self.queue, self.executor, self.stop_event = client, queue, executor, stop_event
-        self.current_job: str | None = None
+        self.run: CurrentRun | None = None
         self.last_job_end = asyncio.get_running_loop().time()
-        self.shutdown = threading.Event()
+        self.progress_at = time.monotonic()
         # One inference thread: jobs run one at a time, the loop stays free for I/O.
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self.abandoned: list[concurrent.futures.Future[Outcome]] = []  # runs the watchdog gave up on
+
+    @property
+    def current_job(self) -> str | None:
+        return self.run.entry.job_id if self.run else None
+
+    def beat(self) -> None:
+        self.progress_at = time.monotonic()
+
+    def progress_age(self) -> float:
+        return time.monotonic() - self.progress_at
 
     async def next_entry(self) -> QueueEntry | None:
+        self.beat()
         return await self.queue.reclaim_one() or await self.queue.read_new(block_ms=1000)
 
     async def handle(self, entry: QueueEntry) -> None:
         if entry.deliveries > self.queue.max_deliveries:
-            reason = f"Delivered {entry.deliveries} times without finishing (worker crashes?)."
-            logger.error("Dead-lettering job %s: %s", entry.job_id, reason)
-            await sync_to_async(services.job_mark_failed)(job_id=entry.job_id, code="too_many_attempts",
-                                                          message=reason)
-            await self.publish(entry.job_id, "tts.failed", {"code": "too_many_attempts", "message": reason})
-            await self.queue.dead_letter(entry, reason)
+            await self._dead_letter(entry)
             return
         if not await self.queue.try_lock(entry.job_id):
             logger.info("Job %s is running on another worker; dropping duplicate entry", entry.job_id)
             await self.queue.ack(entry)
             return
-        self.current_job = entry.job_id
+        self.run = run = CurrentRun(entry)
         try:
-            outcome = await self._run_with_claim(entry)
+            outcome = await self._run_with_claim(run)
         except Exception:
-            # A crash we did not foresee: leave the entry pending; the reaper retries it later
-            # and the delivery count sends it to the dead letters if it keeps failing.
+            # A crash we did not foresee, or an outage that outlasted the retries: the entry stays
+            # pending, so the reaper retries it, and the delivery count dead-letters a poison job.
             logger.exception("Job %s crashed; it will be retried", entry.job_id)
-            await sync_to_async(services.job_mark_requeued)(job_id=entry.job_id, reason="worker error; retrying")
-            await self.queue.unlock(entry.job_id)
+            if run.abandoned:
+                return
+            await self._quietly(database_sync_to_async(services.job_mark_requeued)(job_id=entry.job_id,
+                                                                          reason="worker error; retrying"))
+            await self._quietly(self.queue.unlock(entry.job_id))
             return
         finally:
-            self.current_job = None
+            if self.run is run:  # (a run the watchdog abandoned is no longer the current one)
+                self.run = None
             self.last_job_end = asyncio.get_running_loop().time()
-        await self._settle(entry, outcome)
+            self.beat()
+        if not run.abandoned:  # else the watchdog has handed the job back already
+            await self._settle(entry, outcome)
+
+    async def _dead_letter(self, entry: QueueEntry) -> None:
+        reason = f"Delivered {entry.deliveries} times without finishing (worker crashes?)."
+        logger.error("Dead-lettering job %s: %s", entry.job_id, reason)
+        await database_sync_to_async(services.job_mark_failed)(job_id=entry.job_id, code="too_many_attempts",
+                                                               message=reason)
+        await self.publish(entry.job_id, "tts.failed", {"code": "too_many_attempts", "message": reason})
+        await self.queue.dead_letter(entry, reason)
+
+    async def hand_back(self, entry: QueueEntry, reason: str) -> None:
+        """The job goes to the next worker: its row back to queued, a fresh entry, our claim released."""
+        await database_sync_to_async(services.job_mark_requeued)(job_id=entry.job_id, reason=reason)
+        await self._quietly(self.publish(entry.job_id, "tts.requeued", {"reason": reason}))
+        await self.queue.hand_back(entry)
 
     async def publish(self, job_id: str, event_type: str, data: dict[str, Any], pcm: bytes | None = None) -> None:
-        """Store the event in the job's stream, then announce it (the notice may be dropped; the data not)."""
-        entry_id = await publish_event(self.client, job_id, event_type, data, pcm)
+        """Store the event in the job's stream (retried through a short outage), then announce it (the
+        notice may be dropped; the data not)."""
+        self.beat()
+        backoff = Backoff(first_s=0.2, cap_s=5.0)
+        while True:
+            try:
+                entry_id = await asyncio.wait_for(publish_event(self.client, job_id, event_type, data, pcm),
+                                                  timeout=CALL_TIMEOUT_S)
+                break
+            except TRANSIENT_ERRORS as exc:
+                if backoff.failures >= 6:
+                    raise
+                logger.warning("Storing event %s of job %s failed, retrying: %s", event_type, job_id, exc)
+                await asyncio.sleep(backoff.next_delay())
         layer = get_channel_layer()
         if layer is not None:
             try:
-                await layer.group_send(job_group(job_id), {"type": "job.event", "entry": entry_id})
+                await asyncio.wait_for(layer.group_send(job_group(job_id), {"type": "job.event", "entry": entry_id}),
+                                       timeout=CALL_TIMEOUT_S)
             except Exception as exc:  # a lost notice only delays a socket until its next poll
                 logger.warning("Channel-layer notice failed: %s", exc)
 
     async def _settle(self, entry: QueueEntry, outcome: Outcome) -> None:
         if outcome.status == "handed_back":
-            await sync_to_async(services.job_mark_requeued)(job_id=entry.job_id, reason="worker stopped; requeued")
-            await self.publish(entry.job_id, "tts.requeued", {"reason": outcome.detail})
-            await self.queue.requeue(entry.job_id)  # a fresh entry: the next worker takes it at once
-        await self.queue.ack(entry)
-        await self.queue.unlock(entry.job_id)
+            await self.hand_back(entry, f"worker stopped; requeued ({outcome.detail})")
+        else:
+            await self.queue.ack(entry)
+            await self.queue.unlock(entry.job_id)
         logger.info("Job %s: %s %s", entry.job_id, outcome.status, outcome.detail)
 
-    async def _run_with_claim(self, entry: QueueEntry) -> Outcome:
+    async def _run_with_claim(self, run: CurrentRun) -> Outcome:
         loop = asyncio.get_running_loop()
-        cancel = threading.Event()
+        entry = run.entry
 
         def emit(event_type: str, data: dict[str, Any], pcm: bytes | None) -> None:
             # Called from the inference thread; publishing stays on the worker's one loop.
-            asyncio.run_coroutine_threadsafe(self.publish(entry.job_id, event_type, data, pcm), loop).result()
+            future = asyncio.run_coroutine_threadsafe(self.publish(entry.job_id, event_type, data, pcm), loop)
+            future.result(timeout=EMIT_TIMEOUT_S)
 
-        def run() -> Outcome:
+        def job() -> Outcome:
             close_old_connections()
             try:
-                return self.executor.run(entry.job_id, cancel=cancel, shutdown=self.shutdown, emit=emit)
+                return self.executor.run(entry.job_id, cancel=run.cancel, shutdown=run.shutdown, emit=emit)
             finally:
                 close_old_connections()
 
-        keeper = asyncio.create_task(self._keep_claim(entry, cancel))
+        run.keeper = asyncio.create_task(self._keep_claim(run))
         try:
-            return await loop.run_in_executor(self.pool, run)
+            run.future = self.pool.submit(job)
+            return await asyncio.wrap_future(run.future)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await self.stop_keeper(run)
 
-    async def _keep_claim(self, entry: QueueEntry, cancel: threading.Event) -> None:
-        """Refresh the claim well inside the visibility timeout; watch for cancel and shutdown."""
+    async def stop_keeper(self, run: CurrentRun) -> None:
+        run.keeper_done.set()
+        if run.keeper is not None:
+            await stop_task(run.keeper, timeout_s=KEEPER_STOP_S, what=f"claim keeper of job {run.entry.job_id}")
+
+    async def _keep_claim(self, run: CurrentRun) -> None:
+        """Refresh the claim well inside the visibility timeout; watch for cancel and shutdown. Stops
+        when `run.keeper_done` is set; a Redis error is logged and tried again on the next round."""
         loop = asyncio.get_running_loop()
         interval = max(0.2, settings.QUEUE_VISIBILITY_TIMEOUT_S / 4)
         refreshed_at = -interval
-        while True:
-            if loop.time() - refreshed_at >= interval:
-                await self.queue.refresh(entry)
-                refreshed_at = loop.time()
-            if await self.client.exists(cancel_key(entry.job_id)):
-                cancel.set()
+        done = run.keeper_done
+        while not done.is_set():
+            try:
+                if loop.time() - refreshed_at >= interval:
+                    await asyncio.wait_for(self.queue.refresh(run.entry), timeout=CALL_TIMEOUT_S)
+                    refreshed_at = loop.time()
+                if await asyncio.wait_for(self.client.exists(cancel_key(run.entry.job_id)), timeout=CALL_TIMEOUT_S):
+                    run.cancel.set()
+            except TRANSIENT_ERRORS as exc:
+                logger.warning("Claim refresh of job %s failed, retrying: %s", run.entry.job_id, exc)
             if self.stop_event.is_set():
-                self.shutdown.set()
-            await asyncio.sleep(0.25)
+                run.shutdown.set()
+            await _wait_event(done, 0.25)
 
     async def reconcile(self) -> int:
         """Re-enqueue unfinished jobs whose stream entry Redis lost; returns how many."""
-        job_ids = await sync_to_async(_stale_unfinished_job_ids)(settings.QUEUE_RECONCILE_MIN_AGE_S)
+        job_ids = await database_sync_to_async(_stale_unfinished_job_ids)(settings.QUEUE_RECONCILE_MIN_AGE_S)
         revived = 0
         for job_id in job_ids:
             if job_id == self.current_job or await self.queue.is_locked(job_id):
@@ -148,5 +225,45 @@ class JobConsumer:
             logger.warning("Reconciler re-enqueued %d job(s) that Redis had lost", revived)
         return revived
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
+    async def abandon(self, run: CurrentRun) -> None:
+        """The watchdog gives up on this run (its thread may still be stuck in the engine): its claim
+        keeper stops first, so that nothing renews the lock once the job is handed back."""
+        run.abandoned = True
+        await self.stop_keeper(run)
+        if run.future is not None and not run.future.done():
+            self.abandoned.append(run.future)
+        if self.run is run:
+            self.run = None
+
+    def stuck_runs(self) -> int:
+        self.abandoned = [future for future in self.abandoned if not future.done()]
+        return len(self.abandoned)
+
+    def replace_pool(self) -> None:
+        """A fresh inference thread for the next job; a stuck one is left to finish on its own."""
+        stuck, self.pool = self.pool, ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        stuck.shutdown(wait=False, cancel_futures=True)
+
+    def close(self, timeout_s: float = 30.0) -> bool:
+        """Stop the inference thread, waiting at most timeout_s for a running job to reach its next
+        event (and hand itself back); False if a stuck thread is left behind."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        current = [self.run.future] if self.run and self.run.future and not self.run.future.done() else []
+        _, still = concurrent.futures.wait(current, timeout=timeout_s)
+        return not still and self.stuck_runs() == 0
+
+    @staticmethod
+    async def _quietly(awaitable: Any) -> None:
+        try:
+            await awaitable
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("Best-effort step failed (it heals later): %s", exc)
+
+
+async def _wait_event(event: asyncio.Event, timeout_s: float) -> None:
+    """Wait for an event at most timeout_s (without asyncio.wait_for: see glmtts_site.resilience)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=timeout_s)
+    finally:
+        waiter.cancel()

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from glmtts_site.redis_conn import get_redis, redis_key
+from synthesis.engines_info import engines_key
 
 WORKERS_INDEX = "workers"
 
@@ -31,6 +32,10 @@ class WorkerState:
     loaded: dict[str, bool] = field(default_factory=dict)  # engine id -> resident now
     engine_runs: int = 0
     current_job: str | None = None
+    job_started_at: float | None = None
+    status: str = "starting"  # starting, idle, busy, stalled (no progress for WORKER_STALL_S)
+    progress_age_s: float = 0.0  # seconds since the job loop or its job last did something
+    recoveries: int = 0  # stalls the watchdog recovered from
     gpu: dict[str, Any] | None = None
     last_seen: float = 0.0
 
@@ -48,6 +53,12 @@ async def heartbeat_write(client: aioredis.Redis, state: WorkerState) -> None:
         pipe.set(redis_key("worker", state.worker_id), state.to_json(), ex=_ttl_s())
         pipe.zadd(redis_key(WORKERS_INDEX), {state.worker_id: state.last_seen})
         await pipe.execute()
+
+
+async def announce_engines(client: aioredis.Redis, versions: dict[str, str]) -> None:
+    """engine id -> version in `<prefix>:engines`: the web keys its cache lookups with these."""
+    if versions:
+        await client.hset(engines_key(), mapping=dict[Any, Any](versions))
 
 
 async def heartbeat_clear(client: aioredis.Redis, worker_id: str) -> None:
@@ -75,6 +86,11 @@ def live_workers(client: redis.Redis | None = None) -> list[dict[str, Any]]:
     return [json.loads(raw) for raw in raw_states if raw]
 
 
+def is_serving(state: dict[str, Any]) -> bool:
+    """A live worker that can take jobs: started, and not stalled."""
+    return state.get("status", "idle") in ("idle", "busy")
+
+
 def engine_has_worker(engine_id: str, client: redis.Redis | None = None) -> bool:
-    """Whether a live worker has loaded this engine (its heartbeat is fresh)."""
-    return any(engine_id in state.get("engines", {}) for state in live_workers(client))
+    """Whether a live, serving worker has loaded this engine."""
+    return any(engine_id in state.get("engines", {}) and is_serving(state) for state in live_workers(client))

@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 Emit = Callable[[str, dict[str, Any], bytes | None], None]
 
 
+def _stage(name: str) -> dict[str, Any]:
+    """A progress event for a step before synthesis (it also tells the watchdog the job is alive)."""
+    return {"stage": name, "done": 0, "total": 1, "fraction": 0.0}
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # "done", "failed", "cancelled", "handed_back", "skipped"
@@ -61,15 +66,16 @@ class JobExecutor:
             emit("tts.failed", {"code": exc.code, "message": exc.message}, None)
             return Outcome("failed", exc.code)
 
-    def _engine(self, engine_id: str) -> Engine:
+    def _engine(self, engine_id: str, emit: Emit) -> Engine:
         engine = self.engines.get(engine_id)
         if engine is None:
             raise EngineError("unknown_engine", f"This worker has no engine {engine_id!r}.")
-        if not engine.loaded:  # offloaded while idle: bring it back
+        if not engine.loaded:  # offloaded while idle: bring it back (said first: it takes a while)
+            emit("tts.progress", _stage("loading"), None)
             engine.load(self.device)
         return engine
 
-    def _reference(self, job: SynthesisJob) -> ReferenceClip | None:
+    def _reference(self, job: SynthesisJob, emit: Emit) -> ReferenceClip | None:
         if not job.reference_audio:
             return None
         with job.reference_audio.open("rb") as handle:
@@ -80,13 +86,14 @@ class JobExecutor:
             raise EngineError("unreadable_reference", f"The reference audio was refused: {exc.message}") from exc
         prompt = job.prompt_text
         if not prompt and not job.skip_whisper:
+            emit("tts.progress", _stage("transcribing"), None)
             transcript = self.transcriber.transcribe(samples, rate)
             job.transcript = prompt = transcript.text
             job.save(update_fields=["transcript"])
         return ReferenceClip(samples=samples, sample_rate=rate, sha256=sha256_hex(data), prompt_text=prompt)
 
-    def _prepare(self, job: SynthesisJob, engine: Engine) -> tuple[VoicePrompt, dict[str, str]]:
-        reference = self._reference(job)
+    def _prepare(self, job: SynthesisJob, engine: Engine, emit: Emit) -> tuple[VoicePrompt, dict[str, str]]:
+        reference = self._reference(job, emit)
         # The identity uses the prompt text as submitted, so the web process computes the same key.
         identity = voice_identity(preset=job.voice_preset, reference_sha256=reference.sha256 if reference else "",
                                   prompt_text=job.prompt_text)
@@ -100,9 +107,9 @@ class JobExecutor:
     def _run(self, job: SynthesisJob, *, cancel: threading.Event, shutdown: threading.Event,
              emit: Emit) -> Outcome:
         started = time.monotonic()
-        engine = self._engine(job.engine_id)
+        engine = self._engine(job.engine_id, emit)
         params = SynthesisParams.from_dict(job.params)
-        voice, identity = self._prepare(job, engine)
+        voice, identity = self._prepare(job, engine, emit)
         language = resolve_language(job.text, params.language)
         fingerprint = request_fingerprint(engine_id=engine.engine_id, engine_version=engine.version,
                                           voice=identity, text=job.text, params=params.to_dict())

@@ -22,6 +22,17 @@ from django.conf import settings
 from glmtts_site.redis_conn import get_redis, redis_key
 
 GROUP = "workers"
+# Hand a running job back in one atomic step: release its lock (if still ours), add a fresh entry for
+# the next worker, then ack and delete the old one. In this order, no worker can read the fresh entry
+# while the lock still stands and drop it as a duplicate of a run that is ending.
+_HAND_BACK = """
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+local fresh = redis.call('XADD', KEYS[1], '*', 'job', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], fresh)
+redis.call('XACK', KEYS[1], ARGV[4], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+return fresh
+"""
 
 
 def stream_key() -> str:
@@ -157,6 +168,12 @@ class WorkerQueue:
 
     async def is_locked(self, job_id: str) -> bool:
         return bool(await self.client.exists(lock_key(job_id)))
+
+    async def hand_back(self, entry: QueueEntry) -> str:
+        """Give a job we hold to the next worker (SIGTERM, watchdog); returns the fresh entry id."""
+        fresh = await self.client.eval(_HAND_BACK, 3, self.stream, entries_key(), lock_key(entry.job_id),
+                                       self.consumer, entry.job_id, entry.entry_id, GROUP)
+        return _text(fresh)
 
     async def requeue(self, job_id: str) -> str:
         entry_id = _text(await self.client.xadd(self.stream, {"job": job_id}))

@@ -1,226 +1,247 @@
 """The worker process: one asyncio event loop for its whole life.
 
-At start it loads its engines (and the ASR model) once and keeps them resident. Then it runs
-concurrently: the job loop, heartbeats, the reconciler, and a listener for staff commands.
-SIGTERM/SIGINT set the stop event: a running job is handed back between chunks (requeued for
-the next worker, nothing lost), the heartbeat is cleared and connections are closed.
+At start it loads its engines (and the ASR model) once and keeps them resident; each start-up step
+that needs Redis or the database is retried through an outage. Then it runs concurrently, each loop
+under a supervisor that starts it again after an error (with backoff) until the stop event: the job
+loop, voice tasks, heartbeats, the reconciler, the staff-command listener and the watchdog. A Redis
+or database outage is ridden out, never the end of the process. SIGTERM/SIGINT set the stop event:
+a running job is handed back between chunks (requeued for the next worker, nothing lost), the
+heartbeat is cleared and connections are closed.
+
+The watchdog reads the job loop's progress (`consumer.progress_at`, which every loop round and every
+event of the running job moves). With no progress for WORKER_STALL_S the heartbeat says "stalled"
+(so /ready and the admin do), the job is handed back and the job loop restarts on a fresh inference
+thread. If a job stalls again while the abandoned thread is still stuck, the engine itself is wedged:
+the worker exits with EXIT_WEDGED (75) for its process manager to start it afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import os
 import signal
 import socket
 import time
 import uuid
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from glmtts_site.redis_conn import new_async_redis
-from synthesis.engines_info import engines_key
+from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
 from voices.tasks import voice_tasks_key
 
-from .asr import Transcriber, bundled_whisper_dir
 from .consumer import JobConsumer
-from .control import control_channel, gpu_status, release_gpu_memory
+from .control import gpu_status
 from .engines.base import Engine
-from .engines.registry import build_engine
-from .heartbeat import WorkerState, heartbeat_clear, heartbeat_write
-from .jobrun import JobExecutor
+from .heartbeat import WorkerState, announce_engines, heartbeat_clear, heartbeat_write
 from .queue import WorkerQueue
-from .voice_tasks import run_voice_task
+from .startup import build_executor, engine_versions, load_engines, publish_presets
+from .worker_loops import WorkerLoops
 
 logger = logging.getLogger(__name__)
-_REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
+EXIT_WEDGED = 75  # EX_TEMPFAIL: start me again
+STOP_WAIT_S = 10.0
 
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def sync_presets(engines: dict[str, Engine]) -> None:
-    """Each engine's presets appear in every user's voice library as system voices."""
-    from django.db import close_old_connections
-
-    from voices.services import presets_sync
-
-    for engine in engines.values():
-        presets_sync(engine_id=engine.engine_id,
-                     presets=[(p.name, p.label, p.language) for p in engine.presets()])
-    close_old_connections()
-
-
-def load_engines(engine_ids: list[str], device: str) -> dict[str, Engine]:
-    engines: dict[str, Engine] = {}
-    for engine_id in engine_ids:
-        started = time.monotonic()
-        engine = build_engine(engine_id)
-        engine.load(device)
-        engines[engine_id] = engine
-        logger.info("Loaded engine %s (%s) on %s in %.1fs", engine_id, engine.version, device,
-                    time.monotonic() - started)
-    return engines
-
-
 class WorkerRunner:
-    def __init__(self, *, device: str = "cpu", engine_ids: list[str] | None = None,
-                 worker_id: str | None = None) -> None:
+    def __init__(self, *, device: str = "cpu", engine_ids: list[str] | None = None, worker_id: str | None = None,
+                 engines: dict[str, Engine] | None = None) -> None:
+        """`engines`: already loaded engines to serve (in-process tests); else `engine_ids` are loaded."""
         self.device = device
         self.engine_ids = engine_ids if engine_ids is not None else list(settings.WORKER_ENGINES)
+        self._preloaded = engines
         self.state = WorkerState(worker_id=worker_id or new_worker_id(), hostname=socket.gethostname(),
                                  pid=os.getpid(), device=device, started_at=time.time())
         self.stop_event = asyncio.Event()
         self.engines: dict[str, Engine] = {}
         self.consumer: JobConsumer | None = None
+        self.exit_code = 0
+        self.threads_left_behind = False  # an inference thread stuck at exit: the process must not wait
+        self._job_loop: asyncio.Task[None] | None = None
 
     def request_stop(self, signame: str = "request") -> None:
         if not self.stop_event.is_set():
             logger.info("Worker %s stopping (%s)", self.state.worker_id, signame)
             self.stop_event.set()
 
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, waking at once when the worker is told to stop."""
+        waiter = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds)
+        finally:
+            waiter.cancel()
 
-    def _refresh_state(self) -> None:
-        self.state.engines = {e.engine_id: e.version for e in self.engines.values()}
+    async def supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run `loop` until the stop event; after an error, log it and start it again (with backoff)."""
+        backoff = Backoff()
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if isinstance(exc, TRANSIENT_ERRORS):
+                    logger.warning("%s loop: %s: %s; restarting", name, type(exc).__name__, exc)
+                else:
+                    logger.exception("%s loop failed; restarting", name)
+            if time.monotonic() - started > 60:
+                backoff.reset()  # it ran well for a while: a new incident
+            await self.sleep(backoff.next_delay())
+
+    async def until_done(self, name: str, step: Callable[[], Awaitable[object]]) -> bool:
+        """Retry a start-up step through outages until it succeeds (True) or the worker stops (False)."""
+        backoff = Backoff()
+        while not self.stop_event.is_set():
+            try:
+                await step()
+                return True
+            except TRANSIENT_ERRORS as exc:
+                logger.warning("%s: Redis or the database is not ready (%s); retrying", name, exc)
+                await self.sleep(backoff.next_delay())
+        return False
+
+    def refresh_state(self) -> None:
+        consumer = self.consumer
+        self.state.engines = engine_versions(self.engines)
         self.state.loaded = {e.engine_id: e.loaded for e in self.engines.values()}
-        self.state.current_job = self.consumer.current_job if self.consumer else None
-        self.state.engine_runs = self.consumer.executor.engine_runs if self.consumer else 0
+        self.state.current_job = consumer.current_job if consumer else None
+        self.state.job_started_at = consumer.run.started if consumer and consumer.run else None
+        self.state.engine_runs = consumer.executor.engine_runs if consumer else 0
+        self.state.progress_age_s = round(consumer.progress_age(), 1) if consumer else 0.0
+        if consumer is None:
+            self.state.status = "starting"
+        elif consumer.progress_age() > settings.WORKER_STALL_S:
+            self.state.status = "stalled"
+        else:
+            self.state.status = "busy" if consumer.run else "idle"
         self.state.gpu = gpu_status(self.device)
 
-    async def _heartbeat_loop(self, client: aioredis.Redis) -> None:
+    async def heartbeat_loop(self, client: aioredis.Redis) -> None:
         while not self.stop_event.is_set():
-            self._refresh_state()
+            self.refresh_state()
+            await asyncio.wait_for(heartbeat_write(client, self.state), timeout=10)
+            if self.engines:  # with every beat: a Redis that restarted empty knows the versions again at once
+                await asyncio.wait_for(announce_engines(client, self.state.engines), timeout=10)
+            await self.sleep(settings.WORKER_HEARTBEAT_INTERVAL_S)
+
+    async def job_loop(self) -> None:
+        """Take and run jobs until the worker stops or the watchdog replaces this loop."""
+        consumer = self.consumer
+        assert consumer is not None
+        me, backoff = asyncio.current_task(), Backoff()
+        while not self.stop_event.is_set() and self._job_loop is me:
             try:
-                await heartbeat_write(client, self.state)
-            except _REDIS_DOWN as exc:
-                logger.warning("Heartbeat failed, retrying: %s", exc)
-            await self._sleep(settings.WORKER_HEARTBEAT_INTERVAL_S)
+                entry = await consumer.next_entry()
+                if entry is not None and self._job_loop is me:
+                    await consumer.handle(entry)
+                backoff.reset()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if isinstance(exc, TRANSIENT_ERRORS):
+                    logger.warning("Queue unavailable (%s: %s); retrying", type(exc).__name__, exc)
+                else:
+                    logger.exception("Job loop error; retrying")
+                await self.sleep(backoff.next_delay())
 
-    async def _reconcile_loop(self) -> None:
+    def start_job_loop(self) -> None:
+        self._job_loop = asyncio.create_task(self.job_loop())
+
+    async def watchdog_loop(self) -> None:
         while not self.stop_event.is_set():
-            await self._sleep(settings.QUEUE_RECONCILE_INTERVAL_S)
-            if self.consumer and not self.stop_event.is_set():
-                try:
-                    await self.consumer.reconcile()
-                except _REDIS_DOWN as exc:
-                    logger.warning("Reconciler skipped: %s", exc)
+            await self.sleep(1.0)
+            consumer = self.consumer
+            if consumer is not None and consumer.progress_age() > settings.WORKER_STALL_S:
+                await self.recover(consumer)
 
-    def offload(self, reason: str) -> None:
-        unloaded = [e.engine_id for e in self.engines.values() if e.loaded]
-        for engine in self.engines.values():
-            engine.unload()
-        if self.consumer:
-            self.consumer.executor.voices.clear()
-        release_gpu_memory(self.device)
-        if unloaded:
-            logger.info("Offloaded engines %s (%s)", unloaded, reason)
-
-    async def _control_loop(self, client: aioredis.Redis) -> None:
-        pubsub = client.pubsub()
-        await pubsub.subscribe(control_channel())
-        try:
-            while not self.stop_event.is_set():
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message and message.get("type") == "message":
-                    command = json.loads(message["data"])
-                    if command.get("action") == "offload" and command.get("target") in ("*", self.state.worker_id):
-                        await asyncio.to_thread(self.offload, "staff request")
-                self._maybe_idle_offload()
-        finally:
-            await pubsub.aclose()
-
-    def _maybe_idle_offload(self) -> None:
-        idle_limit = settings.WORKER_IDLE_OFFLOAD_S
-        if not (self.device.startswith("cuda") and idle_limit > 0 and self.consumer):
+    async def recover(self, consumer: JobConsumer) -> None:
+        """No progress for WORKER_STALL_S: hand the job back and restart the job loop on a fresh thread."""
+        run, wedged = consumer.run, consumer.stuck_runs() > 0
+        self.state.recoveries += 1
+        logger.error("Worker %s made no progress for %.0f s (job %s); recovering", self.state.worker_id,
+                     consumer.progress_age(), run.entry.job_id if run else None)
+        if run is not None:
+            run.shutdown.set()  # an engine that still yields stops at its next event
+            await consumer.abandon(run)
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await consumer.hand_back(run.entry, "worker stalled; requeued by its watchdog")
+        old_loop, self._job_loop = self._job_loop, None
+        if old_loop is not None:  # it waits on the stuck thread (or a stuck await): cancel it at once
+            old_loop.cancel()
+            await stop_task(old_loop, timeout_s=1.0, what="stalled job loop")
+        consumer.replace_pool()
+        consumer.beat()
+        if wedged and run is not None:
+            logger.error("A job stalled again while an earlier one is still stuck: the engine is wedged; "
+                         "exiting with %d for a fresh start", EXIT_WEDGED)
+            self.exit_code = EXIT_WEDGED
+            self.request_stop("wedged engine")
             return
-        idle = asyncio.get_running_loop().time() - self.consumer.last_job_end
-        if self.consumer.current_job is None and idle > idle_limit and any(e.loaded for e in self.engines.values()):
-            self.offload(f"idle {idle:.0f}s")
-
-    async def _job_loop(self) -> None:
-        assert self.consumer is not None
-        while not self.stop_event.is_set():
-            try:
-                entry = await self.consumer.next_entry()
-            except _REDIS_DOWN as exc:
-                logger.warning("Queue unavailable, retrying: %s", exc)
-                await self._sleep(1.0)
-                continue
-            if entry is not None:
-                await self.consumer.handle(entry)
-
-    async def _voice_loop(self, queue: WorkerQueue) -> None:
-        assert self.consumer is not None
-        loop = asyncio.get_running_loop()
-        while not self.stop_event.is_set():
-            try:
-                entry = await queue.reclaim_one() or await queue.read_new(block_ms=1000)
-            except _REDIS_DOWN:
-                await self._sleep(1.0)
-                continue
-            if entry is None:
-                continue
-            if entry.deliveries <= queue.max_deliveries:
-                try:  # on the inference thread: engines and Whisper are not used from two threads at once
-                    task = functools.partial(run_voice_task, entry.job_id, engines=self.engines,
-                                             transcriber=self.consumer.executor.transcriber)
-                    outcome = await loop.run_in_executor(self.consumer.pool, task)
-                    logger.info("Voice task %s: %s", entry.job_id, outcome)
-                except Exception:
-                    logger.exception("Voice task %s failed", entry.job_id)
-            await queue.ack(entry)
+        self.start_job_loop()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         client = new_async_redis()
-        heartbeat = asyncio.create_task(self._heartbeat_loop(client))
+        heartbeat = asyncio.create_task(self.supervised("heartbeat", lambda: self.heartbeat_loop(client)))
         try:
-            self.engines = await asyncio.to_thread(load_engines, self.engine_ids, self.device)
-            if self.engines:  # the web process keys its cache lookups with these versions
-                await client.hset(engines_key(), mapping={e.engine_id: e.version for e in self.engines.values()})
-                try:
-                    await asyncio.to_thread(sync_presets, self.engines)
-                except Exception:  # the library misses the presets, but synthesis still works
-                    logger.exception("Could not publish preset voices (are migrations applied?)")
-            transcriber = Transcriber(model_dir=bundled_whisper_dir(Path(settings.ENGINE_CACHE_DIR)),
-                                      threads=settings.ENGINE_THREADS)
-            executor = JobExecutor(engines=self.engines, transcriber=transcriber,
-                                   worker_id=self.state.worker_id, device=self.device)
-            queue = WorkerQueue(client, self.state.worker_id)
-            while not self.stop_event.is_set():
-                try:
-                    await queue.ensure_group()
-                    break
-                except _REDIS_DOWN as exc:
-                    logger.warning("Redis not ready (%s); retrying", exc)
-                    await self._sleep(1.0)
-            self.consumer = JobConsumer(client=client, queue=queue, executor=executor, stop_event=self.stop_event)
-            logger.info("Worker %s ready on %s with %s", self.state.worker_id, self.device, list(self.engines))
-            voice_queue = WorkerQueue(client, self.state.worker_id, stream=voice_tasks_key())
-            await voice_queue.ensure_group()
-            await asyncio.gather(self._job_loop(), self._voice_loop(voice_queue), self._reconcile_loop(),
-                                 self._control_loop(client))
+            self.engines = self._preloaded if self._preloaded is not None else await asyncio.to_thread(
+                load_engines, self.engine_ids, self.device)
+            loops = await self.start(client)
+            if loops is not None:
+                await self.serve(loops)
         finally:
-            self.stop_event.set()
-            await heartbeat
-            if self.consumer:
-                await asyncio.to_thread(self.consumer.close)
-            with contextlib.suppress(*_REDIS_DOWN):
-                await heartbeat_clear(client, self.state.worker_id)
-            await client.aclose()
-            layer = get_channel_layer()
-            if layer is not None and hasattr(layer, "close_pools"):
-                await layer.close_pools()  # the layer's pools belong to this loop; close them with it
-            logger.info("Worker %s stopped", self.state.worker_id)
+            await self.shut_down(client, heartbeat)
+
+    async def start(self, client: aioredis.Redis) -> WorkerLoops | None:
+        queue = WorkerQueue(client, self.state.worker_id)
+        voice_queue = WorkerQueue(client, self.state.worker_id, stream=voice_tasks_key())
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("announce engines", lambda: announce_engines(client, engine_versions(self.engines))),
+            ("publish presets", lambda: asyncio.to_thread(publish_presets, self.engines)),
+            ("job queue", queue.ensure_group), ("voice queue", voice_queue.ensure_group)]
+        for name, step in steps:
+            if not await self.until_done(name, step):
+                return None
+        executor = await asyncio.to_thread(build_executor, self.engines, self.state.worker_id, self.device)
+        self.consumer = JobConsumer(client=client, queue=queue, executor=executor, stop_event=self.stop_event)
+        self.refresh_state()  # say "idle" at once: the web sends jobs only to serving workers
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await asyncio.wait_for(heartbeat_write(client, self.state), timeout=10)
+        logger.info("Worker %s ready on %s with %s", self.state.worker_id, self.device, list(self.engines))
+        return WorkerLoops(self, client, voice_queue)
+
+    async def serve(self, loops: WorkerLoops) -> None:
+        self.start_job_loop()
+        others = [asyncio.create_task(self.supervised(name, loop)) for name, loop in loops.named()]
+        others.append(asyncio.create_task(self.supervised("watchdog", self.watchdog_loop)))
+        await self.stop_event.wait()
+        for task in [*others, *([self._job_loop] if self._job_loop else [])]:
+            await stop_task(task, timeout_s=STOP_WAIT_S, what="worker loop")
+
+    async def shut_down(self, client: aioredis.Redis, heartbeat: asyncio.Task[None]) -> None:
+        self.stop_event.set()
+        await stop_task(heartbeat, timeout_s=STOP_WAIT_S, what="heartbeat loop")
+        if self.consumer:
+            self.threads_left_behind = not await asyncio.to_thread(self.consumer.close)
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await asyncio.wait_for(heartbeat_clear(client, self.state.worker_id), timeout=5)
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await asyncio.wait_for(client.aclose(), timeout=5)
+        layer = get_channel_layer()
+        if layer is not None and hasattr(layer, "close_pools"):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(layer.close_pools(), timeout=5)  # the layer's pools belong to this loop
+        logger.info("Worker %s stopped", self.state.worker_id)

@@ -77,6 +77,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0),
+        # A kept connection is checked before a request uses it: one killed by a database restart is
+        # replaced instead of failing the request.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -188,6 +191,10 @@ REDIS_WEB_MAX_CONNECTIONS = env_int("REDIS_WEB_MAX_CONNECTIONS", 200, minimum=4)
 WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 5.0)
 # /ready counts a worker alive if it wrote a heartbeat within this many seconds.
 WORKER_HEARTBEAT_STALE_S = env_float("WORKER_HEARTBEAT_STALE_S", 20.0)
+# A worker whose job loop or running job makes no progress (no event, no loop round) for this long is
+# "stalled": /ready stops counting it and its watchdog hands the job back and restarts the loop.
+# Longer than the slowest step that emits nothing (an engine load after an offload, a transcription).
+WORKER_STALL_S = env_float("WORKER_STALL_S", 180.0)
 
 # --- Engines and queue ---------------------------------------------------------------------
 ENGINE_CACHE_DIR = Path(env_str("ENGINE_CACHE_DIR", str(VAR_DIR / "cache")))

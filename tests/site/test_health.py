@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -11,11 +12,11 @@ from glmtts_site.redis_conn import _client_for, new_async_redis
 from workers.heartbeat import WorkerState, heartbeat_write
 
 
-def _write_heartbeat(worker_id: str = "w1") -> None:
+def _write_heartbeat(worker_id: str = "w1", status: str = "idle") -> None:
     async def write() -> None:
         client = new_async_redis()
         state = WorkerState(worker_id=worker_id, hostname="h", pid=1, device="cpu", started_at=time.time(),
-                            engines={"kokoro": "test"})
+                            engines={"kokoro": "test"}, status=status)
         await heartbeat_write(client, state)
         await client.aclose()
 
@@ -30,20 +31,37 @@ def test_health_is_seed_compatible(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_ready_without_worker_is_503_naming_the_worker(client: Client) -> None:
+def test_ready_without_worker_is_503_naming_the_worker_tersely(client: Client) -> None:
     response = client.get("/ready")
     assert response.status_code == 503
-    body = response.json()
-    assert body["failing"] == ["worker"]
-    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+    assert response.json() == {"status": "not_ready", "failing": ["worker"]}  # no internals for anonymous
 
 
 @pytest.mark.django_db
-def test_ready_with_fresh_heartbeat_is_200(client: Client) -> None:
+def test_staff_see_each_check(client: Client, staff_user: User) -> None:
+    client.force_login(staff_user)
+    body = client.get("/ready").json()
+    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
+    assert not body["checks"]["worker"]["ok"]
+
+
+@pytest.mark.django_db
+def test_ready_with_fresh_heartbeat_is_200(client: Client, staff_user: User) -> None:
     _write_heartbeat()
+    client.force_login(staff_user)
     response = client.get("/ready")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["worker"]["engines"] == ["kokoro"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["stalled", "starting"])
+def test_a_stalled_or_starting_worker_is_not_ready(client: Client, staff_user: User, status: str) -> None:
+    _write_heartbeat(status=status)
+    client.force_login(staff_user)
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert status in response.json()["checks"]["worker"]["message"]
 
 
 @pytest.mark.django_db

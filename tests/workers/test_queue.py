@@ -90,3 +90,26 @@ async def test_entry_alive_and_requeue_after_the_stream_is_lost(aclient: object,
     entry = await worker.read_new(block_ms=100)  # the group is recreated on NOGROUP
     entry = entry or await worker.read_new(block_ms=100)
     assert entry is not None and entry.job_id == "job-6"
+
+
+async def test_hand_back_releases_the_lock_before_the_fresh_entry_can_be_read(aclient: object) -> None:
+    """The SIGTERM hand-back used to add the fresh entry before releasing the job's lock, so another
+    worker read it, found the lock and dropped it as a duplicate (the job then waited for the reconciler)."""
+    leaving, taking = await _queue(aclient, "leaving"), await _queue(aclient, "taking")
+    queue.enqueue("job-9")
+    entry = await leaving.read_new(block_ms=100)
+    assert entry is not None and await leaving.try_lock("job-9")
+    fresh_id = await leaving.hand_back(entry)
+    fresh = await taking.read_new(block_ms=100)
+    assert fresh is not None and fresh.entry_id == fresh_id and fresh.job_id == "job-9"
+    assert await taking.try_lock("job-9")  # not a duplicate: the run it came from is over
+    assert queue.queue_depth() == {"length": 1, "pending": 1, "dead": 0}  # the old entry is gone
+
+
+async def test_hand_back_never_releases_someone_elses_lock(aclient: object) -> None:
+    mine, theirs = await _queue(aclient, "mine"), await _queue(aclient, "theirs")
+    queue.enqueue("job-10")
+    entry = await mine.read_new(block_ms=100)
+    assert entry is not None and await theirs.try_lock("job-10")
+    await mine.hand_back(entry)
+    assert not await mine.try_lock("job-10")  # still held by "theirs"

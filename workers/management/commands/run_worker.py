@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from workers.engines.registry import ENGINE_FACTORIES
-from workers.runner import WorkerRunner
+from workers.runner import EXIT_WEDGED, WorkerRunner
 
 
 def _valid_device(value: str) -> str:
@@ -36,3 +39,8 @@ class Command(BaseCommand):
         runner = WorkerRunner(device=_valid_device(options["device"]), engine_ids=engines,
                               worker_id=options["worker_id"])
         asyncio.run(runner.run())
+        if runner.threads_left_behind:  # a thread stuck in an engine would keep the interpreter from exiting
+            logging.shutdown()
+            os._exit(runner.exit_code or EXIT_WEDGED)
+        if runner.exit_code:
+            sys.exit(runner.exit_code)

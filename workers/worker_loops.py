@@ -1,0 +1,97 @@
+"""The worker's secondary loops: voice tasks, the reconciler, staff commands (and idle offload).
+
+Each loop returns when the worker stops and raises on an error; the runner's supervisor logs it and
+starts the loop again with backoff. Redis calls in them are bounded by the client's socket timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from .control import control_channel, release_gpu_memory
+from .queue import WorkerQueue
+from .voice_tasks import run_voice_task
+
+if TYPE_CHECKING:
+    from .runner import WorkerRunner
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerLoops:
+    def __init__(self, runner: WorkerRunner, client: aioredis.Redis, voice_queue: WorkerQueue) -> None:
+        self.runner, self.client, self.voice_queue = runner, client, voice_queue
+
+    def named(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+        return [("voice tasks", self.voice_loop), ("reconciler", self.reconcile_loop), ("control", self.control_loop)]
+
+    @property
+    def stopping(self) -> bool:
+        return self.runner.stop_event.is_set()
+
+    async def voice_loop(self) -> None:
+        consumer = self.runner.consumer
+        assert consumer is not None
+        loop = asyncio.get_running_loop()
+        queue = self.voice_queue
+        while not self.stopping:
+            entry = await queue.reclaim_one() or await queue.read_new(block_ms=1000)
+            if entry is None:
+                continue
+            if entry.deliveries <= queue.max_deliveries:
+                try:  # on the inference thread: engines and Whisper are not used from two threads at once
+                    task = functools.partial(run_voice_task, entry.job_id, engines=self.runner.engines,
+                                             transcriber=consumer.executor.transcriber)
+                    outcome = await loop.run_in_executor(consumer.pool, task)
+                    logger.info("Voice task %s: %s", entry.job_id, outcome)
+                except Exception:
+                    logger.exception("Voice task %s failed", entry.job_id)
+            await queue.ack(entry)
+
+    async def reconcile_loop(self) -> None:
+        while not self.stopping:
+            await self.runner.sleep(settings.QUEUE_RECONCILE_INTERVAL_S)
+            if self.runner.consumer and not self.stopping:
+                await self.runner.consumer.reconcile()
+
+    async def control_loop(self) -> None:
+        pubsub = self.client.pubsub()
+        await pubsub.subscribe(control_channel())
+        try:
+            while not self.stopping:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message and message.get("type") == "message":
+                    command = json.loads(message["data"])
+                    target = command.get("target")
+                    if command.get("action") == "offload" and target in ("*", self.runner.state.worker_id):
+                        await asyncio.to_thread(self.offload, "staff request")
+                self.maybe_idle_offload()
+        finally:
+            await asyncio.wait_for(pubsub.aclose(), timeout=5)
+
+    def offload(self, reason: str) -> None:
+        engines, consumer = self.runner.engines, self.runner.consumer
+        unloaded = [e.engine_id for e in engines.values() if e.loaded]
+        for engine in engines.values():
+            engine.unload()
+        if consumer:
+            consumer.executor.voices.clear()
+        release_gpu_memory(self.runner.device)
+        if unloaded:
+            logger.info("Offloaded engines %s (%s)", unloaded, reason)
+
+    def maybe_idle_offload(self) -> None:
+        idle_limit, consumer = settings.WORKER_IDLE_OFFLOAD_S, self.runner.consumer
+        if not (self.runner.device.startswith("cuda") and idle_limit > 0 and consumer):
+            return
+        idle = asyncio.get_running_loop().time() - consumer.last_job_end
+        if consumer.current_job is None and idle > idle_limit and any(e.loaded for e in self.runner.engines.values()):
+            self.offload(f"idle {idle:.0f}s")
