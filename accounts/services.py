@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model, password_validation
@@ -9,12 +11,16 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError
+from glmtts_site.ratelimit import RateLimited, rate_limit, rate_limit_peek
 
 from .models import ApiToken
 from .token_cache import token_cache
 from .tokens import display_prefix, last_use_is_due, new_raw_token, token_digest
+
+logger = logging.getLogger(__name__)
 
 MAX_ACTIVE_TOKENS = 50
 
@@ -32,6 +38,37 @@ def _validate_password(password: str, user: User, *, field: str = "password") ->
         raise ApiError(" ".join(exc.messages), code="weak_password", field=field) from exc
 
 
+def password_checked(*, user: User, password: str, field: str) -> None:
+    """The user's password, checked with a throttle on failures (password_failure): once a user has
+    failed too often, even the right password waits (429), so a stolen session cannot guess it."""
+    wait = rate_limit_peek("password_failure", user.pk)
+    if wait > 0:
+        raise RateLimited(f"Too many wrong passwords; retry in {int(wait) + 1} s.",
+                          headers={"Retry-After": str(int(wait) + 1)})
+    if not user.check_password(password):
+        with contextlib.suppress(RateLimited):
+            rate_limit("password_failure", user.pk)
+        raise ApiError("The current password is wrong.", code="wrong_password", field=field)
+
+
+def login_wait_s(*, username: str, ip: str) -> float:
+    """Seconds before this username, or this address, may try to sign in again (0: now). With Redis
+    unreachable nobody is throttled (logged): signing in must not depend on it."""
+    try:
+        return max(rate_limit_peek("login_failure", username.strip().lower()),
+                   rate_limit_peek("login_failure_ip", ip))
+    except RedisError as exc:
+        logger.warning("Sign-in throttle unavailable: %s", exc)
+        return 0.0
+
+
+def login_failed(*, username: str, ip: str) -> None:
+    """Count a wrong password against the username and the address (login_failure, login_failure_ip)."""
+    for name, identity in (("login_failure", username.strip().lower()), ("login_failure_ip", ip)):
+        with contextlib.suppress(RateLimited, RedisError):
+            rate_limit(name, identity)
+
+
 def user_create(*, username: str, password: str, email: str = "") -> User:
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
@@ -42,6 +79,7 @@ def user_create(*, username: str, password: str, email: str = "") -> User:
 
 
 def api_token_create(*, user: User, name: str) -> IssuedToken:
+    rate_limit("token_create", user.pk)
     active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
     if active >= MAX_ACTIVE_TOKENS:
         raise ApiError(f"At most {MAX_ACTIVE_TOKENS} active tokens; revoke one first.",
@@ -70,8 +108,7 @@ def api_token_touch(*, token: ApiToken) -> None:
 
 @transaction.atomic
 def password_change(*, user: User, old_password: str, new_password: str) -> None:
-    if not user.check_password(old_password):
-        raise ApiError("The current password is wrong.", code="wrong_password", field="old_password")
+    password_checked(user=user, password=old_password, field="old_password")
     _validate_password(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])

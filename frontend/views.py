@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,9 +14,10 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from accounts.services import user_create
+from glmtts_site.ratelimit import RateLimited, client_ip, rate_limit
 from workers.engines.registry import offered_engine_ids
 
-from .forms import SignupForm
+from .forms import SignupForm, ThrottledAuthenticationForm, ThrottledPasswordChangeForm
 
 
 @login_required
@@ -41,12 +45,37 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/tokens.html")
 
 
+class ThrottledLoginView(auth_views.LoginView):
+    authentication_form = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 429 if getattr(form, "throttled", False) else 400
+        return response
+
+
+class ThrottledPasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ThrottledPasswordChangeForm
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 429 if getattr(form, "throttled", False) else 400
+        return response
+
+
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            rate_limit("signup", client_ip(request))
+        except RateLimited as exc:
+            form.add_error(None, exc.message)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         user = user_create(username=form.cleaned_data["username"],
                            password=form.cleaned_data["password1"],

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from redis.exceptions import RedisError
 
 from .api_errors import STATUS_CODES, api_error_for, api_error_response, is_api_path
 from .errors import error_body
+from .ratelimit import RateLimited, client_ip, rate_limit
+
+logger = logging.getLogger(__name__)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -68,3 +73,32 @@ class ApiErrorsMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         mapped = api_error_for(exception) if is_api_path(request.path) else None
         return api_error_response(mapped) if mapped is not None else None
+
+
+COSTLY_POST_ROUTES = ("/api/v1/syntheses", "/api/tts", "/v1/audio/speech", "/api/v1/voices", "/api/voices",
+                      "/api/v1/tokens", "/api/v1/me/password", "/accounts/login/", "/accounts/signup/",
+                      "/accounts/password/")
+
+
+class ClientRateLimitMiddleware:
+    """POSTs to the costly routes are limited per client address (RATE_LIMITS["ip_costly"]) whoever is
+    signed in, on top of the per-user limits in the services: many accounts from one address, or none,
+    still get one address's share. With Redis unreachable it lets requests through (logged): the
+    routes behind it answer an outage themselves."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path.startswith(COSTLY_POST_ROUTES):
+            try:
+                rate_limit("ip_costly", client_ip(request))
+            except RateLimited as exc:
+                if is_api_path(request.path):
+                    return api_error_response(exc)
+                response = HttpResponse(exc.message, status=429, content_type="text/plain; charset=utf-8")
+                response["Retry-After"] = exc.headers["Retry-After"]
+                return response
+            except RedisError as exc:
+                logger.warning("Address rate limit unavailable: %s", exc)
+        return self.get_response(request)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
-from workers import queue
-
+from .dispatch import redispatch
 from .events import publish_event_sync, request_cancel
 from .models import JobStatus, SynthesisJob
 from .services import job_mark_cancelled
@@ -36,5 +33,5 @@ def job_retry(*, job: SynthesisJob) -> bool:
         return False
     SynthesisJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, error_code="", error_message="",
                                                   finished_at=None, leader=None)
-    transaction.on_commit(lambda: queue.enqueue(str(job.pk)))
+    redispatch(str(job.pk))
     return True

@@ -59,6 +59,12 @@ class SynthesisJob(models.Model):
     # Single-flight: an identical job already in flight; this one finishes with its result.
     leader = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followers")
     quota_held = models.BooleanField(default=False, help_text="Holds one of its owner's concurrent-job slots.")
+    characters_charged = models.PositiveIntegerField(
+        default=0, help_text="Characters counted against the owner's daily quota: all at submit; what was "
+                             "produced (its share of the segments) once cancelled or failed; 0 for cache hits.")
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it went on the worker queue; empty while it waits for its owner's "
+                                         "turn (see synthesis.dispatch).")
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,10 +14,10 @@ from django.utils import timezone
 
 from glmtts_site.errors import ApiError
 from voices.services import reference_validated
-from workers import queue
 
 from . import quotas, singleflight
 from .cache import CachedResult
+from .dispatch import dispatch_new, dispatch_next_for, redispatch
 from .history import history_insert
 from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
@@ -55,18 +56,19 @@ def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_pres
                reference: ReferenceUpload | None = None, prompt_text: str = "", skip_whisper: bool = False,
                params: SynthesisParams | None = None, fingerprint: str = "", quota_held: bool = False,
                enqueue: bool = True) -> SynthesisJob:
-    """A queued job, enqueued once its row is committed (unless the caller enqueues it itself)."""
+    """A queued job, dispatched to the workers in its owner's turn (unless the caller dispatches it
+    itself). `quota_held`: the caller took the owner's characters and a job slot for it."""
     text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     job = SynthesisJob(owner=owner, text=text, engine_id=engine_id or settings.DEFAULT_ENGINE,
                        voice_preset=voice_preset, prompt_text=prompt_text.strip(), skip_whisper=skip_whisper,
                        params=(params or SynthesisParams()).to_dict(), fingerprint=fingerprint,
-                       quota_held=quota_held)
+                       quota_held=quota_held, characters_charged=len(text) if quota_held else 0)
     with transaction.atomic():
         if reference is not None:
             job.reference_audio.save(f"{job.id}.flac", ContentFile(reference.data), save=False)
         job.save()
-        if enqueue:  # only once the row is visible to workers
-            transaction.on_commit(lambda: queue.enqueue(str(job.id)))
+        if enqueue:  # the stream entry is added once the row is visible to workers
+            dispatch_new(job)
     return job
 
 
@@ -132,22 +134,25 @@ def job_mark_done(*, job: SynthesisJob, result: CachedResult, first_chunk_s: flo
     return job
 
 
-def job_mark_failed(*, job_id: str, code: str, message: str) -> None:
+def job_mark_failed(*, job_id: str, code: str, message: str, produced: float = 0.0) -> None:
+    """`produced`: the share of the job's segments made before it failed (what its owner pays for)."""
     ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.FAILED, error_code=code, error_message=message[:2000], finished_at=timezone.now())
     if ended:
         job = SynthesisJob.objects.get(pk=job_id)
-        _job_ended(job)
+        _job_ended(job, produced=produced)
         for follower in job.followers.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
             job_mark_failed(job_id=str(follower.pk), code=code, message=message)
 
 
-def job_mark_cancelled(*, job_id: str) -> bool:
+def job_mark_cancelled(*, job_id: str, produced: float = 0.0) -> bool:
+    """`produced`: the share of the job's segments made (and streamed) before the cancel: it is paid
+    for; the rest of the characters go back to the owner's daily quota."""
     ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now())
     if ended:
         job = SynthesisJob.objects.get(pk=job_id)
-        _job_ended(job, refund=True)
+        _job_ended(job, produced=produced)
         _promote_a_follower(job)
     return bool(ended)
 
@@ -161,7 +166,7 @@ def _promote_a_follower(job: SynthesisJob) -> None:
     SynthesisJob.objects.filter(pk=heir.pk).update(leader=None)
     SynthesisJob.objects.filter(pk__in=[o.pk for o in others]).update(leader=heir)
     singleflight.claim_or_leader(heir.fingerprint, str(heir.pk))
-    transaction.on_commit(lambda: queue.enqueue(str(heir.pk)))
+    redispatch(str(heir.pk))  # it was waiting on a leader, not for its owner's turn
 
 
 def job_mark_requeued(*, job_id: str, reason: str) -> None:
@@ -170,12 +175,18 @@ def job_mark_requeued(*, job_id: str, reason: str) -> None:
         status=JobStatus.QUEUED, worker_id="", error_message=reason[:2000])
 
 
-def _job_ended(job: SynthesisJob, *, refund: bool = False) -> None:
-    """Give back what a running job held: its single-flight key, its quota slot (and characters)."""
+def _job_ended(job: SynthesisJob, *, produced: float | None = None) -> None:
+    """Give back what an unfinished job held: its single-flight key, its quota slot, and (`produced` given:
+    it ended without its result) the characters of what it did not produce; then its owner's next job
+    takes the free share of the queue."""
     if job.leader_id is None and job.fingerprint:
         singleflight.release(job.fingerprint, str(job.pk))
     if job.owner_id is not None and job.quota_held:
         SynthesisJob.objects.filter(pk=job.pk).update(quota_held=False)
         quotas.release_job_slot(job.owner_id)
-        if refund:
-            quotas.refund_characters(job.owner_id, len(job.text))
+        if produced is not None:
+            charged = min(job.characters_charged, math.ceil(len(job.text) * max(0.0, min(1.0, produced))))
+            SynthesisJob.objects.filter(pk=job.pk).update(characters_charged=charged)
+            quotas.refund_characters(job.owner_id, job.characters_charged - charged)
+    owner_id = job.owner_id
+    transaction.on_commit(lambda: dispatch_next_for(owner_id))

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError, ServiceUnavailable
-from workers import queue
+from glmtts_site.ratelimit import rate_limit
 from workers.audio import sha256_hex
 from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
 
 from . import quotas, singleflight
+from .dispatch import dispatch_new
 from .engines_info import announced_versions
 from .lookup import cached_lookup, local_lookup, request_key
 from .models import SynthesisJob
@@ -64,6 +64,7 @@ def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_
     text, engine_id = _checked(text=text, engine_id=engine_id, reference=reference, prompt_text=prompt_text,
                                skip_whisper=skip_whisper)
     try:
+        _count_submit(owner)
         return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
                        reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     except RedisError as exc:  # Redis down: nothing was taken or written; say so instead of a 500
@@ -80,8 +81,15 @@ def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_i
     hit = local_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text, params))
     if hit is None:
         return None
+    _count_submit(owner)  # only now: a request this does not answer is counted where it is answered
     return job_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
                       prompt_text=prompt_text, params=params, result=hit)
+
+
+def _count_submit(owner: User) -> None:
+    """Every submit counts against its owner's rate, cache hits too (each one is a history row);
+    RateLimited (429 with Retry-After) when over."""
+    rate_limit("submit", owner.pk)
 
 
 def _checked(*, text: str, engine_id: str, reference: ReferenceUpload | None, prompt_text: str,
@@ -118,5 +126,5 @@ def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, 
         SynthesisJob.objects.filter(pk=job.pk).update(leader_id=leader)
         job.leader_id = leader
     else:
-        transaction.on_commit(lambda: queue.enqueue(str(job.pk)))
+        dispatch_new(job)
     return Submitted(job)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from glmtts_site.errors import ApiError
+from glmtts_site.ratelimit import rate_limit
 
 from . import tasks
 from .audio import MAX_BYTES, ReferenceClip, VoiceRejected, load_reference, safe_download_name
@@ -62,6 +63,9 @@ def voice_create(*, owner: User, name: str, data: bytes, filename: str = "", pro
     if skip_whisper and not prompt_text.strip():
         raise ApiError("skip_whisper needs prompt_text: without it nobody knows what the reference says.",
                        code="prompt_text_required", field="prompt_text")
+    rate_limit("voice_upload", owner.pk)  # before the decode: that is the cost being limited
+    if not prompt_text.strip() and not skip_whisper:
+        rate_limit("transcribe", owner.pk)
     clip = reference_validated(data, field="audio")
     _check_quota(owner, len(clip.canonical))
     voice = Voice(owner=owner, name=name.strip(), description=description, language=language,
@@ -108,6 +112,8 @@ def voice_update(*, voice: Voice, name: str | None = None, description: str | No
 def voice_retranscribe(*, voice: Voice) -> Voice:
     if voice.is_preset or not voice.audio:
         raise ApiError("Presets have no reference audio to transcribe.", code="read_only", status_code=403)
+    if voice.owner_id is not None:
+        rate_limit("transcribe", voice.owner_id)
     voice.transcript_state = TranscriptState.PENDING
     voice.save(update_fields=["transcript_state", "updated_at"])
     _enqueue_after_commit(voice, tasks.TRANSCRIBE)

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
 from synthesis import services
+from synthesis.dispatch import dispatch_due, dispatch_for_idle_worker
 from synthesis.events import cancel_key, publish_event
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.ws_protocol import job_group
@@ -44,9 +45,10 @@ EMIT_TIMEOUT_S = 60.0  # the inference thread waits at most this long for an eve
 
 def _stale_unfinished_job_ids(older_than_s: float, limit: int = 200) -> list[str]:
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    # Followers have no entry on purpose: their leader's result finishes them.
+    # Followers have no entry on purpose: their leader's result finishes them; jobs waiting for their
+    # owner's turn have none yet (synthesis.dispatch).
     rows = SynthesisJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff,
-                                       leader__isnull=True)
+                                       leader__isnull=True, dispatched_at__isnull=False)
     return [str(pk) for pk in rows.order_by("created_at").values_list("pk", flat=True)[:limit]]
 
 
@@ -86,8 +88,13 @@ class JobConsumer:
         return time.monotonic() - self.progress_at
 
     async def next_entry(self) -> QueueEntry | None:
+        """The next entry to run; when there is none, this idle worker pulls a job that waits for its
+        owner's turn (synthesis.dispatch), to be read on the next round."""
         self.beat()
-        return await self.queue.reclaim_one() or await self.queue.read_new(block_ms=1000)
+        entry = await self.queue.reclaim_one() or await self.queue.read_new(block_ms=1000)
+        if entry is None:
+            await database_sync_to_async(dispatch_for_idle_worker)()
+        return entry
 
     async def handle(self, entry: QueueEntry) -> None:
         if entry.deliveries > self.queue.max_deliveries:
@@ -212,7 +219,9 @@ class JobConsumer:
             await _wait_event(done, 0.25)
 
     async def reconcile(self) -> int:
-        """Re-enqueue unfinished jobs whose stream entry Redis lost; returns how many."""
+        """Re-enqueue dispatched jobs whose stream entry Redis lost, and dispatch waiting jobs whose
+        owner has a free share (a lost hand-over); returns how many were re-enqueued."""
+        await database_sync_to_async(dispatch_due)()
         job_ids = await database_sync_to_async(_stale_unfinished_job_ids)(settings.QUEUE_RECONCILE_MIN_AGE_S)
         revived = 0
         for job_id in job_ids:

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,14 @@ def _stage(name: str) -> dict[str, Any]:
     return {"stage": name, "done": 0, "total": 1, "fraction": 0.0}
 
 
+@dataclass
+class _RunState:
+    started: float
+    chunks: list[np.ndarray] = field(default_factory=list)
+    first_chunk_s: float | None = None
+    produced: float = 0.0  # the share of the text's segments made so far: what a cancel still pays for
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # "done", "failed", "cancelled", "handed_back", "skipped"
@@ -59,10 +67,11 @@ class JobExecutor:
         if job is None or job.is_final:
             return Outcome("skipped", "job missing or already final")
         emit("tts.started", {"attempt": job.attempts, "worker": self.worker_id}, None)
+        state = _RunState(started=time.monotonic())
         try:
-            return self._run(job, cancel=cancel, shutdown=shutdown, emit=emit)
+            return self._run(job, state, cancel=cancel, shutdown=shutdown, emit=emit)
         except (EngineError, AudioRejected) as exc:
-            services.job_mark_failed(job_id=job_id, code=exc.code, message=exc.message)
+            services.job_mark_failed(job_id=job_id, code=exc.code, message=exc.message, produced=state.produced)
             emit("tts.failed", {"code": exc.code, "message": exc.message}, None)
             return Outcome("failed", exc.code)
 
@@ -104,9 +113,8 @@ class JobExecutor:
             job.save(update_fields=["voice_note"])
         return voice, identity
 
-    def _run(self, job: SynthesisJob, *, cancel: threading.Event, shutdown: threading.Event,
+    def _run(self, job: SynthesisJob, state: _RunState, *, cancel: threading.Event, shutdown: threading.Event,
              emit: Emit) -> Outcome:
-        started = time.monotonic()
         engine = self._engine(job.engine_id, emit)
         params = SynthesisParams.from_dict(job.params)
         voice, identity = self._prepare(job, engine, emit)
@@ -117,30 +125,14 @@ class JobExecutor:
         job.save(update_fields=["fingerprint", "engine_version"])
         existing = storage.output_name(fingerprint, params.format)
         if storage.output_exists(existing):  # an earlier attempt stored it, then died: finish, don't redo
-            return self._finish_from_storage(job, existing, started, emit)
-        chunks: list[np.ndarray] = []
-        first_chunk_s: float | None = None
+            return self._finish_from_storage(job, existing, state.started, emit)
         self.engine_runs += 1
-        for event in engine.synthesize(text=job.text, voice=voice, params=params, cancel=cancel):
-            if shutdown.is_set():
-                return Outcome("handed_back", "worker shutting down")
-            if cancel.is_set():
-                services.job_mark_cancelled(job_id=str(job.id))
-                emit("tts.cancelled", {}, None)
-                return Outcome("cancelled")
-            if isinstance(event, Progress):
-                emit("tts.progress", {"stage": event.stage, "done": event.done, "total": event.total,
-                                      "fraction": event.done / max(1, event.total)}, None)
-            elif isinstance(event, AudioChunk):
-                first_chunk_s = first_chunk_s if first_chunk_s is not None else time.monotonic() - started
-                chunks.append(event.samples)
-                emit("tts.chunk", {"seq": event.seq, "sample_rate": event.sample_rate,
-                                   "samples": len(event.samples), "duration": round(event.duration_s, 4)},
-                     to_pcm16(event.samples))
+        stopped = self._stream(job, engine, voice, params, state, cancel=cancel, shutdown=shutdown, emit=emit)
+        if stopped is not None:
+            return stopped
         if cancel.is_set():
-            services.job_mark_cancelled(job_id=str(job.id))
-            emit("tts.cancelled", {}, None)
-            return Outcome("cancelled")
+            return self._cancelled(job, state, emit)
+        chunks, first_chunk_s, started = state.chunks, state.first_chunk_s, state.started
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         duration = validate_audio(audio, params.sample_rate, text=job.text, speed=params.speed,
                                   language=language)
@@ -152,6 +144,34 @@ class JobExecutor:
                                total_s=time.monotonic() - started)
         emit("tts.done", self._done_payload(job), None)
         return Outcome("done")
+
+    def _stream(self, job: SynthesisJob, engine: Engine, voice: VoicePrompt, params: SynthesisParams,
+                state: _RunState, *, cancel: threading.Event, shutdown: threading.Event, emit: Emit) -> Outcome | None:
+        """Stream the engine's events to the job's event stream; an Outcome if it stopped early."""
+        for event in engine.synthesize(text=job.text, voice=voice, params=params, cancel=cancel):
+            if shutdown.is_set():
+                return Outcome("handed_back", "worker shutting down")
+            if cancel.is_set():
+                return self._cancelled(job, state, emit)
+            if isinstance(event, Progress):
+                state.produced = event.done / max(1, event.total)
+                emit("tts.progress", {"stage": event.stage, "done": event.done, "total": event.total,
+                                      "fraction": state.produced}, None)
+            elif isinstance(event, AudioChunk):
+                if state.first_chunk_s is None:
+                    state.first_chunk_s = time.monotonic() - state.started
+                state.chunks.append(event.samples)
+                emit("tts.chunk", {"seq": event.seq, "sample_rate": event.sample_rate,
+                                   "samples": len(event.samples), "duration": round(event.duration_s, 4)},
+                     to_pcm16(event.samples))
+        return None
+
+    @staticmethod
+    def _cancelled(job: SynthesisJob, state: _RunState, emit: Emit) -> Outcome:
+        """Cancelled between events: the segments made so far are paid for, the rest refunded."""
+        services.job_mark_cancelled(job_id=str(job.id), produced=state.produced)
+        emit("tts.cancelled", {}, None)
+        return Outcome("cancelled")
 
     def _finish_from_storage(self, job: SynthesisJob, name: str, started: float, emit: Emit) -> Outcome:
         params = SynthesisParams.from_dict(job.params)

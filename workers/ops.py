@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from glmtts_site.redis_conn import get_redis
+from synthesis.dispatch import redispatch
 from synthesis.models import JobStatus, SynthesisJob
 
 from . import queue
@@ -49,6 +48,6 @@ def requeue_dead_letter(entry_id: str) -> str | None:
     job_id = _text(rows[0][1][b"job"])
     SynthesisJob.objects.filter(pk=job_id).update(status=JobStatus.QUEUED, error_code="", error_message="",
                                                   finished_at=None)
-    transaction.on_commit(lambda: queue.enqueue(job_id))
+    redispatch(job_id)
     client.xdel(queue.dead_letter_key(), entry_id)
     return job_id

@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Per-address limit of the costly POST routes (before the cache-hit answer: hits count too).
+    "glmtts_site.middleware.ClientRateLimitMiddleware",
     # Last and sync on purpose: answers plain cache hits, and keeps the chain sync under ASGI.
     "synthesis.hit_middleware.CacheHitMiddleware",
 ]
@@ -213,6 +215,9 @@ KOKORO_VOICES_PATH = env_str("KOKORO_VOICES_PATH", "")
 # A pending entry idle this long belongs to a dead worker and is reclaimed by another.
 QUEUE_VISIBILITY_TIMEOUT_S = env_float("QUEUE_VISIBILITY_TIMEOUT_S", 60.0)
 QUEUE_MAX_DELIVERIES = env_int("QUEUE_MAX_DELIVERIES", 3, minimum=1)
+# Fair scheduling (synthesis.dispatch): jobs per owner on the worker queue at once; the rest wait their
+# turn, so owners take turns. Idle workers pull waiting jobs anyway, so no capacity is left unused.
+QUEUE_USER_SHARE = env_int("QUEUE_USER_SHARE", 1, minimum=1)
 QUEUE_RECONCILE_INTERVAL_S = env_float("QUEUE_RECONCILE_INTERVAL_S", 30.0)
 # Only jobs older than this are reconciled, so a job committed a moment ago is not enqueued twice.
 QUEUE_RECONCILE_MIN_AGE_S = env_float("QUEUE_RECONCILE_MIN_AGE_S", 10.0)

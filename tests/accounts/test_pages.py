@@ -53,7 +53,7 @@ def test_wrong_password_does_not_log_in(owner: User, csrf_client: Client) -> Non
     token = _csrf(csrf_client, "/accounts/login/")
     response = csrf_client.post("/accounts/login/", {
         "csrfmiddlewaretoken": token, "username": "owner", "password": "wrong"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"correct username and password" in response.content
 
 

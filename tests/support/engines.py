@@ -3,7 +3,7 @@
 It stands in for the default engine (it answers to "kokoro", with Kokoro's output parameters) so that
 jobs, fingerprints and the audio checks are exactly those of real requests, while a test decides how
 it behaves: `hold_runs` makes its first N syntheses block, yielding nothing (an engine stuck in native
-code) until `release` is set.
+code) until `release` is set; `segment_delay_s` makes each segment take that long.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ class ToneEngine:
     version = "tone-engine-1"
     output_params = KokoroEngine.output_params
 
-    def __init__(self, *, hold_runs: int = 0) -> None:
-        self.hold_runs = hold_runs
+    def __init__(self, *, hold_runs: int = 0, segment_delay_s: float = 0.0) -> None:
+        self.hold_runs, self.segment_delay_s = hold_runs, segment_delay_s
         self.release = threading.Event()
         self.runs = 0
         self._loaded = True
@@ -57,6 +57,8 @@ class ToneEngine:
             self.release.wait()  # stuck: no event until released
         rate = params.sample_rate
         for index, segment in enumerate(segments):
+            if cancel.wait(self.segment_delay_s):  # a segment takes this long (and a cancel cuts it short)
+                return
             t = np.arange(int(len(segment.text) * SECONDS_PER_CHAR * rate)) / rate
             samples = (0.2 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
             yield AudioChunk(index, samples, rate)

@@ -29,6 +29,15 @@ async def _open(path: str, user: User) -> WebsocketCommunicator:
     return communicator
 
 
+async def _established(path: str, user: User) -> WebsocketCommunicator:
+    """Open, and wait until the consumer has finished connecting (its slot taken): it answers a ping."""
+    communicator = await _open(path, user)
+    await communicator.send_json_to({"type": "ping"})
+    while (await communicator.receive_json_from(timeout=5))["type"] != "pong":
+        pass
+    return communicator
+
+
 @database_sync_to_async
 def _queued_job(owner: User) -> SynthesisJob:
     return job_create(owner=owner, text="A sentence that waits in the queue.")
@@ -70,7 +79,7 @@ async def test_a_ping_flood_is_closed_with_4429(owner: User) -> None:
 async def test_sockets_per_user_are_capped_and_freed_on_close(owner: User, settings: SettingsWrapper) -> None:
     settings.WS_MAX_PER_USER = 3
     job = await _queued_job(owner)
-    held = [await _open(f"/ws/jobs/{job.pk}/", owner) for _ in range(3)]
+    held = [await _established(f"/ws/jobs/{job.pk}/", owner) for _ in range(3)]
     refused = await _open(f"/ws/jobs/{job.pk}/", owner)
     assert (await _next_error_or_close(refused))["code"] == "too_many_sockets"
     assert (await _next_error_or_close(refused))["close"] == 4429

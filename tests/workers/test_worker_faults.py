@@ -33,9 +33,11 @@ def _status(job: SynthesisJob) -> str:
     return job.status
 
 
-def test_a_backlog_of_cancelled_jobs_behind_a_long_one_never_stalls_the_worker(workers: Workers) -> None:
+def test_a_backlog_of_cancelled_jobs_behind_a_long_one_never_stalls_the_worker(
+        workers: Workers, settings: SettingsWrapper) -> None:
     """The reproduction of the stall: the worker skipped each cancelled entry and, about once in three,
     never came back from the run (its claim keeper, cancelled inside a Redis command, kept looping)."""
+    settings.QUEUE_USER_SHARE = 50  # every job goes on the stream at once, as before fair dispatch
     workers.start("busy")
     long_job = job_create(owner=None, text=LONG_TEXT)
     wait_for(lambda: any(e.type == "tts.chunk" for e in read_events(str(long_job.pk))), timeout_s=60,

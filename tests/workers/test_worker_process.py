@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis
+from pytest_django.fixtures import Settings as SettingsWrapper
 from django.core.management import call_command
 
 from synthesis.events import events_key, read_events
@@ -81,7 +82,8 @@ def test_sigterm_hands_the_running_job_to_another_worker(workers: Workers) -> No
 
 
 def test_lost_stream_is_reconciled_and_poison_entries_are_dead_lettered(
-        workers: Workers, redis_isolated: redis.Redis) -> None:
+        workers: Workers, redis_isolated: redis.Redis, settings: SettingsWrapper) -> None:
+    settings.QUEUE_USER_SHARE = 10  # both jobs go on the stream at once (no waiting for a turn)
     lost = job_create(owner=None, text="Redis forgot about me.")
     redis_isolated.delete(queue.stream_key(), queue.entries_key())  # a restart without persistence
     poison = job_create(owner=None, text="I crash every worker that touches me.")
