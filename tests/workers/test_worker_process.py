@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import redis
-from pytest_django.fixtures import Settings as SettingsWrapper
 from django.core.management import call_command
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from synthesis.events import events_key, read_events
 from synthesis.models import JobStatus, SynthesisJob
