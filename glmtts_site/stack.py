@@ -13,6 +13,8 @@ from pathlib import Path
 
 from honcho.manager import Manager
 
+from glmtts_site.stack_state import clear_stack_state, write_stack_state
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -59,15 +61,21 @@ def main() -> int:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
     manager = Manager()
+    var_dir = Path(env.get("VAR_DIR", ROOT / "var"))
     if not env.get("REDIS_URL"):
-        command, env["REDIS_URL"] = private_redis_command(Path(env.get("VAR_DIR", ROOT / "var")))
+        command, env["REDIS_URL"] = private_redis_command(var_dir)
         manager.add_process("redis", command, env=env, cwd=str(ROOT))
+        # Commands run from this checkout meanwhile find it there (glmtts_site.stack_state).
+        write_stack_state(var_dir, redis_url=env["REDIS_URL"])
         print(f"Private Redis at {env['REDIS_URL']} (data in var/redis)", flush=True)
     for name, command in read_procfile(ROOT / "Procfile").items():
         manager.add_process(name, command, env=env, cwd=str(ROOT))
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     print(f"GLM-TTS Portal: http://{host}:{port}/  (Ctrl-C stops everything)", flush=True)
-    manager.loop()
+    try:
+        manager.loop()
+    finally:
+        clear_stack_state(var_dir)
     return int(manager.returncode or 0)
 
 

@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
+
 FINGERPRINT_VERSION = 1
 
 
@@ -37,21 +39,33 @@ def voice_identity(*, preset: str = "", reference_sha256: str = "", prompt_text:
     return {"preset": preset}
 
 
+def cache_scope(owner_id: int | None) -> str:
+    """Who may share a result: "" (everyone: the default, RESULT_CACHE_SCOPE=shared) or one owner
+    (RESULT_CACHE_SCOPE=user). Shared results are a deliberate choice: the same text in the same preset
+    voice is synthesized once for everybody, at the price that a user can tell, from an instant answer,
+    that someone asked for that text before. Jobs without an owner share one scope."""
+    if settings.RESULT_CACHE_SCOPE != "user":
+        return ""
+    return f"user:{owner_id}" if owner_id is not None else "system"
+
+
 def compute_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[str, str], text: str,
-                        params: Mapping[str, Any], output_params: Iterable[str]) -> str:
-    payload = {
+                        params: Mapping[str, Any], output_params: Iterable[str], scope: str = "") -> str:
+    payload: dict[str, Any] = {
         "v": FINGERPRINT_VERSION,
         "engine": {"id": engine_id, "version": engine_version},
         "voice": dict(voice),
         "text": text,
         "params": {name: params[name] for name in sorted(output_params) if name in params},
     }
+    if scope:  # only then: shared results keep the keys they always had
+        payload["scope"] = scope
     canonical = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def request_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[str, str], text: str,
-                        params: Mapping[str, Any]) -> str:
+                        params: Mapping[str, Any], scope: str = "") -> str:
     """The fingerprint of a synthesis request, the same in the web process and the worker."""
     from workers.text.plan import normalized_text, plan_segments
 
@@ -60,4 +74,4 @@ def request_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[s
     return compute_fingerprint(
         engine_id=engine_id, engine_version=engine_version, voice=voice,
         text=normalized_text(plan_segments(text, str(params.get("language", "auto")))),
-        params=params, output_params=output_params_for(engine_id))
+        params=params, output_params=output_params_for(engine_id), scope=scope)

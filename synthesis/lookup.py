@@ -48,18 +48,18 @@ def _l1_hit(fingerprint: str) -> CachedResult | None:
 
 
 def request_key(*, engine_id: str, engine_version: str, voice_preset: str, reference_sha256: str,
-                prompt_text: str, text: str, params: SynthesisParams) -> str:
+                prompt_text: str, text: str, params: SynthesisParams, scope: str = "") -> str:
     """The request's fingerprint; remembered, since normalizing the text is the costly part."""
     # Types are part of the memo key: 1 == 1.0 == True for Python, not always for the fingerprint.
     typed_params = tuple((name, type(value), value) for name, value in vars(params).items())
     return _memo_key(engine_id, engine_version, voice_preset, reference_sha256, prompt_text.strip(), text,
-                     typed_params)
+                     typed_params, scope)
 
 
 @lru_cache(maxsize=1024)
 def _memo_key(engine_id: str, engine_version: str, voice_preset: str, reference_sha256: str, prompt_text: str,
-              text: str, typed_params: tuple[tuple[str, type, object], ...]) -> str:
+              text: str, typed_params: tuple[tuple[str, type, object], ...], scope: str) -> str:
     identity = voice_identity(preset=voice_preset, reference_sha256=reference_sha256, prompt_text=prompt_text)
     params = {name: value for name, _, value in typed_params}
     return request_fingerprint(engine_id=engine_id, engine_version=engine_version, voice=identity, text=text,
-                               params=params)
+                               params=params, scope=scope)

@@ -21,6 +21,7 @@ from .dispatch import dispatch_new, dispatch_next_for, redispatch
 from .history import history_insert
 from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
+from .presets import check_voice_choice
 from .results import audio_token
 
 MAX_TEXT_CHARS = 5000
@@ -59,7 +60,9 @@ def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_pres
     """A queued job, dispatched to the workers in its owner's turn (unless the caller dispatches it
     itself). `quota_held`: the caller took the owner's characters and a job slot for it."""
     text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
-    job = SynthesisJob(owner=owner, text=text, engine_id=engine_id or settings.DEFAULT_ENGINE,
+    engine_id = engine_id or settings.DEFAULT_ENGINE
+    check_voice_choice(engine_id=engine_id, voice_preset=voice_preset, has_reference=reference is not None)
+    job = SynthesisJob(owner=owner, text=text, engine_id=engine_id,
                        voice_preset=voice_preset, prompt_text=prompt_text.strip(), skip_whisper=skip_whisper,
                        params=(params or SynthesisParams()).to_dict(), fingerprint=fingerprint,
                        quota_held=quota_held, characters_charged=len(text) if quota_held else 0)

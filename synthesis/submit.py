@@ -17,9 +17,11 @@ from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
 from . import quotas, singleflight
 from .dispatch import dispatch_new
 from .engines_info import announced_versions
+from .fingerprint import cache_scope
 from .lookup import cached_lookup, local_lookup, request_key
 from .models import SynthesisJob
 from .params import SynthesisParams
+from .presets import check_voice_choice
 from .services import ReferenceUpload, job_cached, job_create, job_create_cached, validate_request
 
 
@@ -33,19 +35,21 @@ class Submitted:
 
 
 def request_key_if_known(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str,
-                 text: str, params: SynthesisParams) -> str:
+                         text: str, params: SynthesisParams, owner_id: int | None = None) -> str:
     """The request's key, or "" while no worker has announced this engine's version yet."""
     version = announced_versions().get(engine_id)
-    return _key_for(engine_id, voice_preset, reference, prompt_text, text, params)(version) if version else ""
+    key_for = _key_for(engine_id, voice_preset, reference, prompt_text, text, params, owner_id)
+    return key_for(version) if version else ""
 
 
 def _key_for(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str, text: str,
-             params: SynthesisParams) -> Callable[[str], str]:
+             params: SynthesisParams, owner_id: int | None) -> Callable[[str], str]:
     """The request's key as a function of the engine version."""
     reference_sha256 = sha256_hex(reference.data) if reference else ""
+    scope = cache_scope(owner_id)
     return lambda version: request_key(engine_id=engine_id, engine_version=version, voice_preset=voice_preset,
                                        reference_sha256=reference_sha256, prompt_text=prompt_text, text=text,
-                                       params=params)
+                                       params=params, scope=scope)
 
 
 def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
@@ -61,8 +65,8 @@ def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
 def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
                      voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
                      skip_whisper: bool = False) -> Submitted:
-    text, engine_id = _checked(text=text, engine_id=engine_id, reference=reference, prompt_text=prompt_text,
-                               skip_whisper=skip_whisper)
+    text, engine_id = _checked(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
+                               prompt_text=prompt_text, skip_whisper=skip_whisper)
     try:
         _count_submit(owner)
         return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
@@ -76,9 +80,9 @@ def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_i
                     skip_whisper: bool = False) -> SynthesisJob | None:
     """What `synthesis_submit` would answer, if it is a cache hit this process can serve from memory
     alone (see `lookup.local_lookup`): the job, not saved yet. None otherwise; ApiError as there."""
-    text, engine_id = _checked(text=text, engine_id=engine_id, reference=reference, prompt_text=prompt_text,
-                               skip_whisper=skip_whisper)
-    hit = local_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text, params))
+    text, engine_id = _checked(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
+                               prompt_text=prompt_text, skip_whisper=skip_whisper)
+    hit = local_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text, params, owner.pk))
     if hit is None:
         return None
     _count_submit(owner)  # only now: a request this does not answer is counted where it is answered
@@ -92,8 +96,8 @@ def _count_submit(owner: User) -> None:
     rate_limit("submit", owner.pk)
 
 
-def _checked(*, text: str, engine_id: str, reference: ReferenceUpload | None, prompt_text: str,
-             skip_whisper: bool) -> tuple[str, str]:
+def _checked(*, text: str, engine_id: str, voice_preset: str, reference: ReferenceUpload | None,
+             prompt_text: str, skip_whisper: bool) -> tuple[str, str]:
     """The request's text and engine, checked (ApiError otherwise)."""
     text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     engine_id = engine_id or settings.DEFAULT_ENGINE
@@ -101,13 +105,14 @@ def _checked(*, text: str, engine_id: str, reference: ReferenceUpload | None, pr
         raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
     if (reason := engine_unavailable_reason(engine_id)) is not None:
         raise ApiError(reason, code="engine_unavailable", field="engine")
+    check_voice_choice(engine_id=engine_id, voice_preset=voice_preset, has_reference=reference is not None)
     return text, engine_id
 
 
 def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, voice_preset: str,
             reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> Submitted:
     fingerprint, hit = cached_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text,
-                                                         params))
+                                                         params, owner.pk))
     if hit is not None:  # cache hits are free: no quota, no worker
         return Submitted(job_create_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
                                            prompt_text=prompt_text, params=params, result=hit))

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from accounts.token_cache import token_cache
+from synthesis.presets import forget_presets
 from tests.support.processes import Daphne, Workers
 
 PASSWORD = "correct horse battery staple 42"
@@ -111,10 +112,12 @@ def redis_isolated(redis_server: redis.Redis) -> Iterator[redis.Redis]:
 
 @pytest.fixture(autouse=True)
 def token_cache_empty() -> Iterator[None]:
-    """The per-process API-token cache starts and ends every test empty (no test sees another's)."""
+    """The per-process API-token and preset caches start and end every test empty (no test sees another's)."""
     token_cache.clear()
+    forget_presets()
     yield
     token_cache.clear()
+    forget_presets()
 
 
 @pytest.fixture(autouse=True)

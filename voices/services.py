@@ -102,9 +102,12 @@ def voice_update(*, voice: Voice, name: str | None = None, description: str | No
     if visibility is not None:
         if visibility == Visibility.SYSTEM:
             raise ApiError("Only engines own system presets.", code="invalid", field="visibility")
-        voice.visibility = visibility
-        if visibility == Visibility.LINK and not voice.share_token:
+        # A link that was withdrawn stays withdrawn: sharing again makes a new link, never the old one.
+        if visibility == Visibility.LINK and voice.visibility != Visibility.LINK:
             voice.share_token = secrets.token_urlsafe(16)
+        elif visibility != Visibility.LINK:
+            voice.share_token = ""
+        voice.visibility = visibility
     voice.save()
     return voice
 

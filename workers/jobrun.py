@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from synthesis import services, storage
-from synthesis.fingerprint import request_fingerprint, voice_identity
+from synthesis.fingerprint import cache_scope, request_fingerprint, voice_identity
 from synthesis.models import SynthesisJob
 from synthesis.params import SynthesisParams
 from synthesis.results import result_store
@@ -120,7 +120,8 @@ class JobExecutor:
         voice, identity = self._prepare(job, engine, emit)
         language = resolve_language(job.text, params.language)
         fingerprint = request_fingerprint(engine_id=engine.engine_id, engine_version=engine.version,
-                                          voice=identity, text=job.text, params=params.to_dict())
+                                          voice=identity, text=job.text, params=params.to_dict(),
+                                          scope=cache_scope(job.owner_id))
         job.fingerprint, job.engine_version = fingerprint, engine.version
         job.save(update_fields=["fingerprint", "engine_version"])
         existing = storage.output_name(fingerprint, params.format)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from glmtts_site.redis_conn import channel_layer_host
+from glmtts_site.stack_state import default_redis_url
 
 from .env import env_bool, env_float, env_int, env_list, env_str
 
@@ -156,7 +158,9 @@ RATE_LIMITS = {name: env_str(f"RATE_LIMIT_{name.upper()}", rate) for name, rate 
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 
 # --- Redis: cache, channel layer, queue, heartbeats ----------------------------------------
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Unset: the private Redis of a `make run` stack running from this checkout (glmtts_site.stack_state),
+# else the local default; so commands in a second terminal reach the stack's Redis.
+REDIS_URL = env_str("REDIS_URL", "") or default_redis_url(VAR_DIR)
 # Every key this project writes starts with this prefix, so several deployments (or test runs)
 # can share one Redis server without touching each other's keys.
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "glmtts")
@@ -228,6 +232,11 @@ JOB_EVENTS_MAXLEN = env_int("JOB_EVENTS_MAXLEN", 4000, minimum=100)
 
 # --- Result cache and quotas --------------------------------------------------------------
 CACHE_TTL_S = env_int("CACHE_TTL_S", 86400, minimum=1)
+# "shared": identical requests share one result whoever makes them (a user can tell from an instant answer
+# that someone asked for that text in that preset voice before); "user": results are per owner.
+RESULT_CACHE_SCOPE = env_str("RESULT_CACHE_SCOPE", "shared")
+if RESULT_CACHE_SCOPE not in ("shared", "user"):
+    raise ImproperlyConfigured(f"RESULT_CACHE_SCOPE must be shared or user, got {RESULT_CACHE_SCOPE!r}.")
 # Hot-path shortcuts of cache hits (0 = off): how long a web process keys lookups with the engine
 # versions it read last, and how long hits answered from its L1 wait to be added to the shared stats.
 ENGINE_VERSIONS_CACHE_S = env_float("ENGINE_VERSIONS_CACHE_S", 1.0)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import soundfile as sf
 from django.core.management import CommandError, call_command
 
 from synthesis.cache import cache_get, l1
+from synthesis.models import SynthesisJob
 from synthesis.params import SynthesisParams
 from tests.support.processes import Workers
 from tests.support.results import ENGINE_VERSION, cached_result_for, speech_like
@@ -77,3 +79,12 @@ def test_jsonl_batch_runs_through_queue_then_cache(tmp_path: Path, workers: Work
         assert rate == 24000 and len(samples) > rate
     again = _run("synthesize_jsonl", str(batch), "--out", str(tmp_path / "again"))
     assert "(2 from cache)" in again
+
+
+def test_synthesize_says_at_once_that_no_worker_listens(db: None, tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="No worker serving 'kokoro'"):
+        call_command("synthesize", "--text", "Nobody will say this.", "--out", str(tmp_path / "x.wav"),
+                     stderr=StringIO())
+    assert time.monotonic() - started < 30
+    assert not SynthesisJob.objects.exists()  # nothing left queued where no one reads

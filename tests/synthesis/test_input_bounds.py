@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import User
+from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from tests.support.results import announce_engine
+from glmtts_site.errors import ApiError
+from synthesis.params import SynthesisParams
+from synthesis.results import result_store
+from synthesis.submit import synthesis_submit
+from tests.support.results import ENGINE_VERSION, announce_engine, speech_like
 
 SUBMIT = "/api/v1/syntheses"
 SPEECH = "/v1/audio/speech"
@@ -60,3 +66,39 @@ def test_giant_numbers_are_accepted_not_a_500(token_client: APIClient, text: str
     announce_engine()  # the web process computes the fingerprint: text normalization runs here
     status, _ = _post_json(token_client, SUBMIT, {"text": text})
     assert status == 202
+
+
+@pytest.mark.parametrize(("url", "body"), [(SUBMIT, {"text": "Hello there.", "voice": "nobody"}),
+                                           (SPEECH, {"input": "Hello there.", "voice": "nobody"})])
+def test_an_unknown_preset_is_refused_at_submit(token_client: APIClient, url: str, body: dict[str, str]) -> None:
+    status, error = _post_json(token_client, url, body)
+    assert status == 400 and error["code"] == "unknown_voice" and error["field"] == "voice"
+
+
+def test_published_presets_are_the_ones_a_worker_has(db: None) -> None:
+    from synthesis.presets import check_voice_choice, forget_presets
+    from voices.services import presets_sync
+
+    check_voice_choice(engine_id="kokoro", voice_preset="jf_alpha", has_reference=False)  # bundled
+    presets_sync(engine_id="kokoro", presets=[("custom_voice", "Custom", "en")])
+    forget_presets()
+    check_voice_choice(engine_id="kokoro", voice_preset="custom_voice", has_reference=False)
+    with pytest.raises(ApiError, match="reference voice"):
+        check_voice_choice(engine_id="glmtts", voice_preset="", has_reference=False)
+    with pytest.raises(ApiError, match="not both"):
+        check_voice_choice(engine_id="kokoro", voice_preset="jf_alpha", has_reference=True)
+
+
+@pytest.mark.parametrize(("scope", "hit"), [("shared", True), ("user", False)])
+def test_results_are_shared_across_users_only_when_so_configured(
+        owner: User, other_user: User, settings: SettingsWrapper, scope: str, hit: bool) -> None:
+    settings.RESULT_CACHE_SCOPE = scope
+    settings.QUOTA_CONCURRENT_JOBS = 10
+    announce_engine()
+    text = "Same words, two people."
+    first = synthesis_submit(owner=owner, text=text, params=SynthesisParams()).job
+    assert not first.cache_hit
+    result_store(fingerprint=first.fingerprint, samples=speech_like(2.0), sample_rate=24000, fmt="wav",
+                 engine_id="kokoro", engine_version=ENGINE_VERSION, voice_key="default")  # as its worker would
+    assert synthesis_submit(owner=owner, text=text, params=SynthesisParams()).job.cache_hit  # mine, always
+    assert synthesis_submit(owner=other_user, text=text, params=SynthesisParams()).job.cache_hit is hit

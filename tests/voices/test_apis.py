@@ -104,6 +104,21 @@ def test_link_sharing_needs_the_token(owner: User, owner_client: APIClient, othe
     assert other_client.patch(share_url, {"name": "x"}, format="json").status_code == 404  # seeing is not owning
 
 
+def test_withdrawing_a_link_revokes_it_for_good(owner: User, owner_client: APIClient,
+                                                other_client: APIClient) -> None:
+    voice = _voice(owner)
+    first = owner_client.patch(f"{URL}/{voice.pk}", {"visibility": "link"}, format="json").json()["share_url"]
+    assert other_client.get(first).status_code == 200
+    owner_client.patch(f"{URL}/{voice.pk}", {"visibility": "private"}, format="json")
+    assert other_client.get(first).status_code == 404
+    again = owner_client.patch(f"{URL}/{voice.pk}", {"visibility": "link"}, format="json").json()["share_url"]
+    assert again != first and other_client.get(first).status_code == 404  # the old link stays dead
+    assert other_client.get(again).status_code == 200
+    body = {"text": "Speak like the shared voice.", "voice_id": str(voice.pk),
+            "voice_share": first.rsplit("=", 1)[1]}
+    assert other_client.post("/api/v1/syntheses", body, format="json").status_code == 400  # nor can it clone
+
+
 def test_owner_edits_transcript_and_retranscribes(owner: User, owner_client: APIClient) -> None:
     voice = _voice(owner)
     body = owner_client.patch(f"{URL}/{voice.pk}", {"prompt_text": "fixed words"}, format="json").json()

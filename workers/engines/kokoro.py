@@ -58,6 +58,9 @@ class KokoroEngine:
     engine_id = "kokoro"
     # Kokoro has no sampling: seed, temperature, top-p/k do not change its bytes.
     output_params = frozenset({"sample_rate", "format", "speed", "language"})
+    # What the web process knows of it without loading it: its bundled presets; a reference is optional.
+    bundled_presets = frozenset(PRESET_LABELS)
+    needs_reference = False
 
     def __init__(self, *, model_path: str = "", voices_path: str = "", threads: int = 2) -> None:
         self._model_path, self._voices_path, self._threads = model_path, voices_path, threads
@@ -135,7 +138,9 @@ class KokoroEngine:
                 else:
                     audio, _ = self._kokoro.create(text, voice=style, speed=speed, lang="en-us")
             except ValueError as exc:  # no pronounceable phonemes, bad speed
-                raise EngineError("unspeakable_text", str(exc)) from exc
+                logger.info("Kokoro refused a segment: %s", exc)
+                raise EngineError("unspeakable_text", "This text could not be spoken (nothing pronounceable in "
+                                                      "it).") from exc
         return np.asarray(audio, dtype=np.float32)
 
     def synthesize(self, *, text: str, voice: VoicePrompt, params: SynthesisParams,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError
 from synthesis.events import follow_events
@@ -14,6 +17,27 @@ from synthesis.models import JobStatus, SynthesisJob
 from synthesis.params import SynthesisParams
 from synthesis.services import job_create, reference_from_bytes
 from synthesis.storage import read_output
+from workers.heartbeat import engine_has_worker
+
+WORKER_WAIT_S = 5.0
+
+
+def _wait_for_a_worker(engine_id: str) -> None:
+    """Refuse within seconds when no live worker serves the engine on this Redis (instead of waiting
+    for the whole timeout on a queue nobody reads)."""
+    deadline = time.monotonic() + WORKER_WAIT_S
+    while True:
+        try:
+            if engine_has_worker(engine_id):
+                return
+        except RedisError as exc:
+            raise CommandError(f"Redis at {settings.REDIS_URL} does not answer ({exc}). Is the portal running "
+                               "(make run)? Set REDIS_URL to its Redis.") from exc
+        if time.monotonic() > deadline:
+            raise CommandError(f"No worker serving {engine_id!r} sent a heartbeat to {settings.REDIS_URL}. Start "
+                               "the portal (make run) or a worker (python manage.py run_worker), or set REDIS_URL "
+                               "to the Redis the running portal uses.")
+        time.sleep(0.25)
 
 
 class Command(BaseCommand):
@@ -40,6 +64,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user {options['user']!r}.")
         params = SynthesisParams(sample_rate=options["sample_rate"], speed=options["speed"], seed=options["seed"],
                                  language=options["language"])
+        _wait_for_a_worker(options["engine"] or settings.DEFAULT_ENGINE)
         try:
             reference = reference_from_bytes(options["reference"].read_bytes(), field="--reference") \
                 if options["reference"] else None

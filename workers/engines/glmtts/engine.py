@@ -46,6 +46,9 @@ class GlmTtsEngine:
     # Kokoro-style speed and the language hint do not reach GLM-TTS; everything else changes the bytes.
     output_params = frozenset({"sample_rate", "format", "seed", "temperature", "top_p", "top_k",
                                "use_prompt_cache"})
+    # It clones the reference it is given and has no presets.
+    bundled_presets: frozenset[str] = frozenset()
+    needs_reference = True
 
     def __init__(self, *, ckpt_dir: str, trust_remote_code: bool = False, use_phoneme: bool = False,
                  threads: int = 2, dtype: torch.dtype | None = None, cache_dir: Path | None = None) -> None:
