@@ -37,7 +37,7 @@ class MeApi(APIView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
-        email = serializers.EmailField()
+        email = serializers.CharField(help_text="May be empty.")
         is_staff = serializers.BooleanField()
         date_joined = serializers.DateTimeField()
         auth = serializers.CharField(help_text="How this request was authenticated: session or token.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
@@ -33,3 +33,16 @@ class RememberingContentNegotiation(DefaultContentNegotiation):
                 _chosen.clear()  # client-controlled keys: bounded, and a refill costs one parse each
             _chosen[key] = known
         return renderers[known[0]], known[1]
+
+
+class JsonWhateverAccepted(BaseContentNegotiation):
+    """For views whose successes are not DRF responses (audio): their errors are JSON whatever the
+    client accepts (the OpenAI SDK asks for application/octet-stream), never a 406."""
+
+    def select_parser(self, request: Request, parsers: Iterable[Any]) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer],
+                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, str(renderer.media_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 
@@ -21,3 +22,14 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         if len(raw) > len(str(MAX_OFFSET)):  # more digits than any offset we serve: no int() of it
             return MAX_OFFSET if raw.isdigit() else 0
         return min(int(super().get_offset(request)), MAX_OFFSET)
+
+
+def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The envelope of a list page, for the schema: what get_paginated_response returns."""
+    fields = {
+        "count": serializers.IntegerField(help_text="Items in the whole list."),
+        "next": serializers.CharField(allow_null=True, help_text="URL of the next page, or null."),
+        "previous": serializers.CharField(allow_null=True, help_text="URL of the previous page, or null."),
+        "results": item(many=True),
+    }
+    return type(name, (serializers.Serializer,), {**fields, "__module__": item.__module__, "__qualname__": name})

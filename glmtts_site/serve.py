@@ -67,6 +67,10 @@ class BoundedWebRequest(WebRequest):
     """Daphne's request, with a body-size limit and a deadline for reading the whole request."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Twisted would parse every form POST into `args` itself (a second full copy of an upload in
+        # memory), which Daphne never uses, and answer a multipart body it cannot parse with a bare,
+        # body-less 400 before the application sees it. The application parses bodies; Twisted need not.
+        kwargs["parsePOSTFormSubmission"] = False
         super().__init__(*args, **kwargs)
         self._refused = False
         self._body_bytes = 0

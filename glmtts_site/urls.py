@@ -34,13 +34,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     # Seed 001 paths, kept for its clients.
-    path("api/tts", compat_views.tts, name="seed-tts"),
+    path("api/tts", compat_views.SeedTtsApi.as_view(), name="seed-tts"),
     path("api/voices", SeedVoicesApi.as_view(), name="seed-voices"),
     path("api/gpu/status", GpuStatusApi.as_view(), name="seed-gpu-status"),
     path("api/gpu/offload", GpuOffloadApi.as_view(), name="seed-gpu-offload"),
     # OpenAI-compatible speech API (base_url=<site>/v1).
-    path("v1/audio/speech", openai_views.speech, name="openai-speech"),
-    path("v1/audio/voices", openai_views.voices, name="openai-voices"),
-    path("v1/models", openai_views.models, name="openai-models"),
+    path("v1/audio/speech", openai_views.SpeechApi.as_view(), name="openai-speech"),
+    path("v1/audio/voices", openai_views.VoicesApi.as_view(), name="openai-voices"),
+    path("v1/models", openai_views.ModelsApi.as_view(), name="openai-models"),
     path("", include("frontend.urls")),
 ]

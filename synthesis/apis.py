@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from glmtts_site.negotiation import RememberingContentNegotiation
-from glmtts_site.pagination import BoundedLimitOffsetPagination
+from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
 
 from . import selectors
 from .jobs_control import job_cancel, job_delete
@@ -48,7 +48,8 @@ class SynthesisListApi(APIView):
         cache_hit = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(parameters=[FilterSerializer, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   responses=JobOutputSerializer(many=True), summary="My syntheses, newest first")
+                   responses=page_of(JobOutputSerializer, "JobPage"), operation_id="api_v1_syntheses_list",
+                   summary="My syntheses, newest first")
     def get(self, request: Request) -> Response:
         filters = SynthesisListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

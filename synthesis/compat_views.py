@@ -11,37 +11,47 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
 
+from accounts.selectors import authenticated_user
 from glmtts_site.api_errors import api_error_for
+from glmtts_site.negotiation import JsonWhateverAccepted
+from glmtts_site.serializers import TextField, validated_with
 
 from .encoding import CONTENT_TYPES
 from .models import JobStatus, SynthesisJob
 from .selectors import audio_urls
-from .serializers import validated_input
+from .serializers import SynthesisInputSerializer
 from .storage import read_output
-from .streaming import KEEPALIVE, ended_job_error, ensure_served, events_job_id, job_events, request_user, sse
+from .streaming import KEEPALIVE, ended_job_error, ensure_served, events_job_id, job_events, sse
 from .submit import synthesis_submit
 from .voice_input import submit_args
 
-# Seed 001 field names -> ours.
-_RENAMES = {"prompt_audio": "reference_audio", "voice_id": "voice"}
+
+class SeedTtsInputSerializer(SynthesisInputSerializer):
+    """Seed 001's multipart fields (`prompt_audio`, `voice_id` = a preset name or a library voice id),
+    and every field of POST /api/v1/syntheses besides."""
+
+    prompt_audio = serializers.FileField(required=False, help_text="Reference clip (the checks of a library "
+                                         "upload: at most 10 MB, 2-30 s).")
+    voice_id = TextField(max_length=80, required=False, allow_blank=True,  # type: ignore[assignment]
+                         help_text="A preset name (GET /v1/audio/voices) or a library voice id.")
+    reference_audio = None  # type: ignore[assignment]  # seed calls it prompt_audio
+    voice = None  # type: ignore[assignment]  # seed calls it voice_id
 
 
-def _validated(request: HttpRequest) -> dict[str, Any]:
-    data: dict[str, Any] = {_RENAMES.get(k, k): v for k, v in request.POST.items()}
-    for name, upload in request.FILES.items():
-        data[_RENAMES.get(name, name)] = upload
-    return validated_input(data)
-
-
-def _submit(request: HttpRequest, user: Any) -> SynthesisJob:
-    data = _validated(request)
-    if data.get("voice") and _looks_like_uuid(data["voice"]):  # seed clients send a library id as voice_id
-        data["voice_id"] = data.pop("voice")
+def _submit(user: Any, fields: dict[str, Any]) -> SynthesisJob:
+    data = dict(fields)
+    if data.get("prompt_audio") is not None:
+        data["reference_audio"] = data.pop("prompt_audio")
+    chosen = data.pop("voice_id", "")
+    data["voice_id" if _looks_like_uuid(chosen) else "voice"] = chosen  # a library id, or a preset name
     return synthesis_submit(owner=user, **submit_args(user, data).as_kwargs()).job
 
 
@@ -90,23 +100,33 @@ async def _finished(job: SynthesisJob) -> SynthesisJob:
     return job
 
 
-@csrf_exempt  # CSRF is enforced in request_user() for session auth; token clients have no cookie
-@require_POST
-async def tts(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = await request_user(request)  # an ApiError here or below is answered by ApiErrorsMiddleware
-    job = await sync_to_async(_submit)(request, user)
-    if "text/event-stream" in request.headers.get("Accept", ""):
-        stream = StreamingHttpResponse(_sse_stream(job), content_type="text/event-stream")
-        stream["Cache-Control"] = "no-cache, private"
-        stream["X-Accel-Buffering"] = "no"
-        return stream
-    await ensure_served(job)
-    job = await _finished(job)
-    if job.status != JobStatus.DONE:
-        raise ended_job_error(job)
-    fmt = str(job.params.get("format", "wav"))
-    data = await sync_to_async(read_output)(job.files[fmt])
-    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
-    response["X-Job-Id"] = str(job.pk)
-    response["X-Cache-Hit"] = "1" if job.cache_hit else "0"
-    return response
+class SeedTtsApi(AsyncAPIView):
+    """Seed 001's endpoint: waits for the audio on the event loop (never in a thread)."""
+
+    content_negotiation_class = JsonWhateverAccepted  # successes are audio or SSE; errors are JSON
+
+    @extend_schema(request={"multipart/form-data": SeedTtsInputSerializer,
+                            "application/x-www-form-urlencoded": SeedTtsInputSerializer},
+                   responses={(200, "audio/wav"): OpenApiTypes.BINARY, (200, "audio/mpeg"): OpenApiTypes.BINARY,
+                              (200, "text/event-stream"): OpenApiTypes.STR},
+                   operation_id="seed_tts", summary="Seed 001: speak text (audio, or SSE with "
+                                                    "Accept: text/event-stream)")
+    async def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
+        user = authenticated_user(request)
+        fields = validated_with(SeedTtsInputSerializer, await sync_to_async(lambda: request.data)())
+        job = await sync_to_async(_submit)(user, fields)
+        if "text/event-stream" in request.headers.get("Accept", ""):
+            stream = StreamingHttpResponse(_sse_stream(job), content_type="text/event-stream")
+            stream["Cache-Control"] = "no-cache, private"
+            stream["X-Accel-Buffering"] = "no"
+            return stream
+        await ensure_served(job)
+        job = await _finished(job)
+        if job.status != JobStatus.DONE:
+            raise ended_job_error(job)
+        fmt = str(job.params.get("format", "wav"))
+        data = await sync_to_async(read_output)(job.files[fmt])
+        response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+        response["X-Job-Id"] = str(job.pk)
+        response["X-Cache-Hit"] = "1" if job.cache_hit else "0"
+        return response

@@ -3,25 +3,32 @@
 The official `openai` SDK works unchanged with `base_url=<portal>/v1` and an API token as its key.
 `pcm` and `wav` stream while the job runs (first bytes before synthesis ends); mp3, opus and flac
 are sent whole once encoded. AAC has no encoder here and is refused with a clear message.
+
+The speech view is an async DRF view (adrf): it waits for its job on the event loop, never in a
+thread, while authentication, validation, errors and the schema are DRF's, as everywhere else.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
+from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from accounts.selectors import authenticated_user
 from glmtts_site.api_errors import api_error_for
 from glmtts_site.errors import ApiError
-from glmtts_site.parsers import json_loads_untrusted
+from glmtts_site.negotiation import JsonWhateverAccepted
 from glmtts_site.serializers import StrictFloatField, StrictInputSerializer, TextField, validated_with
 from workers.engines.kokoro_presets import PRESET_LABELS
 from workers.engines.registry import ENGINE_FACTORIES, offered_engine_ids
@@ -31,7 +38,7 @@ from .models import JobStatus, SynthesisJob
 from .params import SynthesisParams
 from .services import MAX_TEXT_CHARS
 from .storage import read_output
-from .streaming import ended_job_error, ensure_served, events_job_id, job_events, request_user
+from .streaming import ended_job_error, ensure_served, events_job_id, job_events
 from .submit import synthesis_submit
 
 logger = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ VOICE_ALIASES = {"alloy": "jf_alpha", "ash": "jm_kumo", "ballad": "jm_kumo", "co
                  "sage": "jf_gongitsune", "shimmer": "jf_alpha", "verse": "jm_kumo"}
 FORMATS = {"mp3": "mp3", "opus": "ogg", "flac": "flac", "wav": "wav", "pcm": "wav"}
 STREAMED = ("pcm", "wav")
+AUDIO_RESPONSES = {(200, content_type): OpenApiTypes.BINARY
+                   for content_type in ("audio/mpeg", "audio/ogg", "audio/flac", "audio/wav", "audio/pcm")}
 
 
 class SpeechInputSerializer(StrictInputSerializer):
@@ -66,14 +75,6 @@ class SpeechInputSerializer(StrictInputSerializer):
             raise ApiError("aac is not available on this server; use mp3, opus, flac, wav or pcm.",
                            code="unsupported_format", field="response_format")
         return value
-
-
-def _parse(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json_loads_untrusted(request.body or b"{}")
-    except ValueError as exc:
-        raise ApiError(f"Malformed JSON: {exc}", code="malformed_request") from exc
-    return validated_with(SpeechInputSerializer, body)
 
 
 def _submit(user: Any, wanted: dict[str, Any]) -> SynthesisJob:
@@ -102,51 +103,65 @@ async def _streamed_pcm(job: SynthesisJob, fmt: str) -> AsyncIterator[bytes]:
         logger.warning("Streaming job %s stopped: %s", job.pk, exc)
 
 
-@csrf_exempt
-@require_POST
-async def speech(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    user = await request_user(request)
-    wanted = _parse(request)
-    job = await sync_to_async(_submit)(user, wanted)
-    await ensure_served(job)
-    fmt = wanted["response_format"]
-    if fmt in STREAMED:
-        content_type = "audio/pcm" if fmt == "pcm" else "audio/wav"
-        return StreamingHttpResponse(_streamed_pcm(job, fmt), content_type=content_type)
-    if not job.is_final:
-        async for _ in job_events(events_job_id(job)):
-            pass
-        await sync_to_async(job.refresh_from_db)()
-    if job.status != JobStatus.DONE:
-        raise ended_job_error(job)
-    data = await sync_to_async(read_output)(job.files[FORMATS[fmt]])
-    return HttpResponse(data, content_type=CONTENT_TYPES[FORMATS[fmt]])
+class SpeechApi(AsyncAPIView):
+    content_negotiation_class = JsonWhateverAccepted  # the SDK asks for octet-stream; errors are JSON
+
+    @extend_schema(request=SpeechInputSerializer, responses=AUDIO_RESPONSES, operation_id="openai_speech",
+                   summary="OpenAI-compatible speech: audio (pcm and wav stream while they are made)")
+    async def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
+        user = authenticated_user(request)
+        wanted = validated_with(SpeechInputSerializer, await sync_to_async(lambda: request.data)())
+        job = await sync_to_async(_submit)(user, wanted)
+        await ensure_served(job)
+        fmt = wanted["response_format"]
+        if fmt in STREAMED:
+            content_type = "audio/pcm" if fmt == "pcm" else "audio/wav"
+            return StreamingHttpResponse(_streamed_pcm(job, fmt), content_type=content_type)
+        if not job.is_final:
+            async for _ in job_events(events_job_id(job)):
+                pass
+            await sync_to_async(job.refresh_from_db)()
+        if job.status != JobStatus.DONE:
+            raise ended_job_error(job)
+        data = await sync_to_async(read_output)(job.files[FORMATS[fmt]])
+        return HttpResponse(data, content_type=CONTENT_TYPES[FORMATS[fmt]])
 
 
-def signed_in(view: Callable[[HttpRequest], Awaitable[JsonResponse]]) -> Callable[[HttpRequest], Any]:
-    """Async views that only need a signed-in user (token or session); 401 JSON otherwise."""
-
-    @functools.wraps(view)
-    async def wrapper(request: HttpRequest) -> JsonResponse:
-        await request_user(request)  # ApiError: answered by ApiErrorsMiddleware
-        return await view(request)
-
-    return wrapper
+class OpenAIModelSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField()
+    created = serializers.IntegerField()
+    owned_by = serializers.CharField()
+    engine = serializers.CharField()
 
 
-@require_GET
-@signed_in
-async def models(request: HttpRequest) -> JsonResponse:
-    ids = [*offered_engine_ids(), *MODEL_ALIASES]
-    return JsonResponse({"object": "list", "data": [
-        {"id": model_id, "object": "model", "created": 0, "owned_by": "glmtts-portal",
-         "engine": MODEL_ALIASES.get(model_id, model_id) or settings.DEFAULT_ENGINE} for model_id in ids]})
+class OpenAIVoiceSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    engine = serializers.CharField()
 
 
-@require_GET
-@signed_in
-async def voices(request: HttpRequest) -> JsonResponse:
-    presets = [{"id": name, "name": label, "engine": "kokoro"} for name, label in PRESET_LABELS.items()]
-    aliases = [{"id": alias, "name": f"{alias} (= {preset})", "engine": "kokoro"}
-               for alias, preset in VOICE_ALIASES.items()]
-    return JsonResponse({"voices": presets + aliases})
+class ModelsApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        object = serializers.CharField()
+        data = OpenAIModelSerializer(many=True)  # type: ignore[assignment]  # (a field; DRF takes it off the class)
+
+    @extend_schema(responses=OutputSerializer, operation_id="openai_models", summary="OpenAI-compatible model list")
+    def get(self, request: Request) -> Response:
+        ids = [*offered_engine_ids(), *MODEL_ALIASES]
+        return Response({"object": "list", "data": [
+            {"id": model_id, "object": "model", "created": 0, "owned_by": "glmtts-portal",
+             "engine": MODEL_ALIASES.get(model_id, model_id) or settings.DEFAULT_ENGINE} for model_id in ids]})
+
+
+class VoicesApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        voices = OpenAIVoiceSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer, operation_id="openai_voices",
+                   summary="Voices for /v1/audio/speech: the presets and OpenAI's names for them")
+    def get(self, request: Request) -> Response:
+        presets = [{"id": name, "name": label, "engine": "kokoro"} for name, label in PRESET_LABELS.items()]
+        aliases = [{"id": alias, "name": f"{alias} (= {preset})", "engine": "kokoro"}
+                   for alias, preset in VOICE_ALIASES.items()]
+        return Response({"voices": presets + aliases})

@@ -12,12 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import AnonymousUser, User
-from django.http import HttpRequest
-from django.middleware.csrf import CsrfViewMiddleware
 
-from accounts.selectors import api_token_authenticate
-from accounts.services import api_token_touch
 from glmtts_site.errors import ApiError
 from glmtts_site.redis_conn import loop_redis
 from workers.heartbeat import engine_has_worker
@@ -25,43 +20,6 @@ from workers.heartbeat import engine_has_worker
 from .events import JobEvent, decode_event, events_key
 from .jobs_control import job_cancel
 from .models import FINAL_STATUSES, SynthesisJob
-
-
-class NotAuthenticated(ApiError):
-    status_code = 401
-    code = "not_authenticated"
-
-
-def _bearer_user(header: str) -> User | None:
-    scheme, _, raw = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    token = api_token_authenticate(raw=raw.strip())
-    if token is None:
-        raise NotAuthenticated("Invalid or revoked API token.", code="authentication_failed")
-    api_token_touch(token=token)
-    return token.user
-
-
-def _csrf_failure(request: HttpRequest) -> str | None:
-    response = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})  # type: ignore[arg-type]
-    return None if response is None else "CSRF check failed: send the X-CSRFToken header."
-
-
-async def request_user(request: HttpRequest) -> User:
-    """Bearer token, else the session (with CSRF enforced, as DRF does for session auth)."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        user = await sync_to_async(_bearer_user)(header)
-        if user is not None:
-            return user
-    session_user = await request.auser()
-    if isinstance(session_user, AnonymousUser) or not isinstance(session_user, User):
-        raise NotAuthenticated("Sign in or send 'Authorization: Bearer <token>'.")
-    failure = _csrf_failure(request)
-    if failure:
-        raise ApiError(failure, code="csrf_failed", status_code=403)
-    return session_user
 
 
 def ended_job_error(job: SynthesisJob) -> ApiError:

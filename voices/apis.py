@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
-from glmtts_site.pagination import BoundedLimitOffsetPagination
+from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
 from glmtts_site.serializers import StrictInputSerializer
 from synthesis.edge import PRIVATE, ranged_file_response
 
@@ -87,7 +87,8 @@ def _owned(request: Request, voice_id: str) -> Voice:
 class VoiceListApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("q", str), OpenApiParameter("limit", int),
                                OpenApiParameter("offset", int)],
-                   responses=VoiceOutputSerializer(many=True), summary="My voices, public voices and presets")
+                   responses=page_of(VoiceOutputSerializer, "VoicePage"), operation_id="api_v1_voices_list",
+                   summary="My voices, public voices and presets")
     def get(self, request: Request) -> Response:
         voices = selectors.voice_list_for(user=authenticated_user(request), search=request.query_params.get("q", ""))
         paginator = BoundedLimitOffsetPagination()

@@ -16,18 +16,25 @@ from .apis import VoiceOutputSerializer
 
 
 class SeedVoicesApi(APIView):
+    class ListSerializer(serializers.Serializer):
+        voices = VoiceOutputSerializer(many=True)
+        count = serializers.IntegerField()
+
+    class CreatedSerializer(VoiceOutputSerializer):
+        voice_id = serializers.UUIDField(help_text="Seed 001's name for id.")
+
     class InputSerializer(StrictInputSerializer):
         audio = serializers.FileField()
         text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
         name = serializers.CharField(max_length=80, required=False, default="My voice")
 
-    @extend_schema(responses=VoiceOutputSerializer(many=True), summary="Seed 001: list voices")
+    @extend_schema(responses=ListSerializer, summary="Seed 001: list voices")
     def get(self, request: Request) -> Response:
         voices = selectors.voice_list_for(user=authenticated_user(request))
         data = VoiceOutputSerializer(voices, many=True, context={"user_id": request.user.pk}).data
         return Response({"voices": data, "count": len(data)})
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: VoiceOutputSerializer},
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: CreatedSerializer},
                    summary="Seed 001: upload a voice")
     def post(self, request: Request) -> Response:
         data = SeedVoicesApi.InputSerializer(data=request.data)

@@ -278,6 +278,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SECURITY": [{"bearerAuth": []}, {"cookieAuth": []}],
     # Swagger UI assets are served from our own static files: no CDN, CSP stays 'self'.
+    "ENUM_NAME_OVERRIDES": {"SynthesisLanguageEnum": ["auto", "en", "zh"], "VoiceLanguageEnum": ["", "en", "zh"]},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -46,7 +46,7 @@ def _en_digits(digits: str) -> str:
 
 def _en_integer(digits: str, *, to: str = "cardinal") -> str:
     """An integer's words; too long to be a quantity (see MAX_QUANTITY_DIGITS): digit by digit."""
-    if len(digits.lstrip("0")) > MAX_QUANTITY_DIGITS:
+    if len(digits) > MAX_QUANTITY_DIGITS:  # the length as written: 4,999 zeros are no quantity either
         return _en_digits(digits)
     return str(num2words(int(digits), to=to))
 
@@ -57,7 +57,7 @@ def _en_number(text: str) -> str:
     whole, _, fraction = text.replace(",", "").partition(".")
     if not fraction:
         return _en_integer(whole)
-    if len(whole.lstrip("0")) > MAX_QUANTITY_DIGITS or len(fraction) > MAX_QUANTITY_DIGITS:
+    if len(whole) > MAX_QUANTITY_DIGITS or len(fraction) > MAX_QUANTITY_DIGITS:
         return f"{_en_integer(whole)} point {_en_digits(fraction)}"
     return str(num2words(float(f"{whole}.{fraction}")))
 

@@ -32,11 +32,22 @@ def test_planning_any_unicode_never_raises(text: str, language: str) -> None:
         assert segment.language in ("en", "zh")
 
 
+TEMPLATES = ["{d}", "{d}.5", "${d}", "{d}%", "{d} km", "{d}th", "0.{d}", "¥{d}.99"]
+
+
 @pytest.mark.parametrize("digits", [16, 40, 309, 4301, 5000])
-@pytest.mark.parametrize("template", ["{d}", "{d}.5", "${d}", "{d}%", "{d} km", "{d}th", "0.{d}", "¥{d}.99"])
+@pytest.mark.parametrize("template", TEMPLATES)
 def test_huge_numbers_are_read_digit_by_digit(digits: int, template: str) -> None:
     spoken = normalize(template.format(d="7" * digits), "en")
     assert spoken.count("seven") >= digits
+
+
+@pytest.mark.parametrize("digits", [4301, 5000])
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_thousands_of_zeros_are_no_quantity_either(digits: int, template: str) -> None:
+    """4,999 zeros are 0, but Python still refuses to parse them as an int (more than 4,300 digits)."""
+    spoken = normalize(template.format(d="0" * digits), "en")
+    assert spoken and not any(character.isdigit() for character in spoken)  # every number was read out
 
 
 def test_quantities_up_to_the_bound_are_still_words() -> None:
