@@ -7,6 +7,8 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page links; the icon is an SVG among the static files.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("voices/", views.voices_page, name="voices-page"),
     path("history/", views.history_page, name="history-page"),
     path("tokens/", views.tokens_page, name="tokens-page"),

@@ -10,21 +10,29 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import user_create
 from glmtts_site.ratelimit import RateLimited, client_ip, rate_limit
-from workers.engines.registry import offered_engine_ids
+from workers.engines.registry import engine_class, offered_engine_ids
 
 from .forms import SignupForm, ThrottledAuthenticationForm, ThrottledPasswordChangeForm
+
+
+def _engines() -> list[dict[str, Any]]:
+    """The offered engines with what a page says of them (no model is loaded)."""
+    return [{"id": engine_id, "name": getattr(engine_class(engine_id), "display_name", engine_id),
+             "clones_voices": getattr(engine_class(engine_id), "clones_voices", False)}
+            for engine_id in offered_engine_ids()]
 
 
 @login_required
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"engines": offered_engine_ids(), "default_engine": settings.DEFAULT_ENGINE}
-    return render(request, "frontend/home.html", context)
+    return render(request, "frontend/home.html", {"engines": _engines(), "default_engine": settings.DEFAULT_ENGINE})
 
 
 @login_required
@@ -36,13 +44,21 @@ def voices_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def history_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/history.html")
+    return render(request, "frontend/history.html", {"engines": _engines()})
 
 
 @login_required
 @ensure_csrf_cookie
 def tokens_page(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/tokens.html")
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page links; the icon is an SVG among the static files
+    (its hashed name is looked up per request, so a missing manifest never breaks URL loading)."""
+    return redirect(static("frontend/favicon.svg"))
 
 
 class ThrottledLoginView(auth_views.LoginView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
 
+from workers.engine_status import engine_states
 from workers.heartbeat import is_serving, live_workers
 
 from .redis_conn import get_redis
@@ -70,6 +73,9 @@ def ready(request: HttpRequest) -> JsonResponse:
         "ok": False, "message": "Redis is unreachable, so worker heartbeats cannot be read."}
     failing = [name for name, result in checks.items() if not result["ok"]]
     body: dict[str, Any] = {"status": "ready" if not failing else "not_ready", "failing": failing}
+    if checks["redis"]["ok"]:  # each engine's state (ready, loading, ...): words the portal shows users too
+        with contextlib.suppress(RedisError):
+            body["engines"] = engine_states(live_workers())
     if request.user.is_staff:  # what failed and why is for operators; a probe needs only the verdict
         body["checks"] = checks
     return JsonResponse(body, status=200 if not failing else 503)

@@ -40,9 +40,18 @@ class CachedResult:
     engine_version: str
     voice_key: str
     created: float = field(default_factory=time.time)
+    voice_note: str = ""  # how the voice was rendered, shown with every hit as with the job that made it
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CachedResult:
+        """Fields this version knows (a pointer written by a newer or older process still reads)."""
+        return cls(**{name: value for name, value in raw.items() if name in _RESULT_FIELDS})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_RESULT_FIELDS = frozenset(CachedResult.__dataclass_fields__)
 
 
 class _LocalLru:
@@ -113,7 +122,7 @@ def cache_get(fingerprint: str) -> CachedResult | None:
     if raw is None:
         _count("misses")
         return None
-    result = CachedResult(**raw)
+    result = CachedResult.from_dict(raw)
     if not _files_present(result):  # the pointer outlived its file: drop it
         _delete_quietly(key)
         _count("stale")

@@ -30,6 +30,9 @@ class SynthesisJob(models.Model):
     # Preset name (e.g. "jf_alpha") or a stored reference clip with its transcript.
     voice_preset = models.CharField(max_length=80, blank=True)
     reference_audio = models.FileField(upload_to="references/", blank=True)
+    voice = models.ForeignKey("voices.Voice", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs",
+                              help_text="The library voice it was asked for (what 'run again' sends again); "
+                                        "empty for an inline reference or a preset named directly.")
     prompt_text = models.TextField(blank=True)
     skip_whisper = models.BooleanField(default=False)
     params = models.JSONField(default=dict, help_text="Sampling and output parameters as submitted.")

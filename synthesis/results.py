@@ -24,12 +24,12 @@ def audio_token(fingerprint: str) -> str:
 
 
 def result_store(*, fingerprint: str, samples: np.ndarray, sample_rate: int, fmt: str, engine_id: str,
-                 engine_version: str, voice_key: str) -> CachedResult:
+                 engine_version: str, voice_key: str, voice_note: str = "") -> CachedResult:
     files = {name: store_output(fingerprint, name, encode(samples, sample_rate, name))
              for name in dict.fromkeys([fmt, EDGE_FORMAT])}
     result = CachedResult(fingerprint=fingerprint, files=files, duration_s=len(samples) / sample_rate,
                           sample_rate=sample_rate, engine_id=engine_id, engine_version=engine_version,
-                          voice_key=voice_key)
+                          voice_key=voice_key, voice_note=voice_note)
     try:
         cache_put(result)
     except RedisError as exc:  # the files are stored; the next identical request is a miss, not an error

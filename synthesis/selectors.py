@@ -14,7 +14,7 @@ from .models import SynthesisJob
 
 
 def job_list_for(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[SynthesisJob]:
-    jobs = SynthesisJob.objects.filter(owner=user)
+    jobs = SynthesisJob.objects.filter(owner=user).select_related("voice")
     for name, value in (filters or {}).items():
         if value is not None:
             jobs = jobs.filter(**{name: value})
@@ -23,7 +23,7 @@ def job_list_for(*, user: User, filters: dict[str, Any] | None = None) -> QueryS
 
 def job_get_for(*, user: User, job_id: UUID | str) -> SynthesisJob:
     """Another user's job is "not found" (DoesNotExist), never "forbidden"."""
-    return SynthesisJob.objects.get(pk=job_id, owner=user)
+    return SynthesisJob.objects.select_related("voice").get(pk=job_id, owner=user)
 
 
 def audio_urls(job: SynthesisJob) -> dict[str, str]:

@@ -111,8 +111,11 @@ class JobOutputSerializer(serializers.Serializer):
     text = serializers.CharField()
     engine = serializers.CharField(source="engine_id")
     engine_version = serializers.CharField()
-    voice = serializers.CharField(source="voice_preset")
-    voice_note = serializers.CharField()
+    voice = serializers.CharField(source="voice_preset", help_text="The preset it was made with, if any.")
+    voice_id = serializers.UUIDField(allow_null=True, help_text="The library voice it was asked for: send it "
+                                                                "again to run the same request again.")
+    voice_name = serializers.SerializerMethodField()
+    voice_note = serializers.CharField(help_text="How the voice was rendered, e.g. whether it was cloned.")
     params = serializers.DictField()
     cache_hit = serializers.BooleanField()
     follows = serializers.UUIDField(source="leader_id", allow_null=True)
@@ -140,6 +143,10 @@ class JobOutputSerializer(serializers.Serializer):
             value = getattr(instance, field.source or name)
             out[name] = None if value is None else field.to_representation(value)
         return out
+
+    def get_voice_name(self, job: SynthesisJob) -> str:
+        """The library voice's name ("" without one, or once it is deleted)."""
+        return job.voice.name if job.voice_id is not None and job.voice is not None else ""
 
     def get_audio_urls(self, job: SynthesisJob) -> dict[str, str]:
         return audio_urls(job)

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from glmtts_site.errors import ApiError
+from voices.models import Voice
 from voices.services import reference_validated
 
 from . import quotas, singleflight
@@ -56,13 +57,13 @@ def validate_request(*, text: str, reference: ReferenceUpload | None, prompt_tex
 def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_preset: str = "",
                reference: ReferenceUpload | None = None, prompt_text: str = "", skip_whisper: bool = False,
                params: SynthesisParams | None = None, fingerprint: str = "", quota_held: bool = False,
-               enqueue: bool = True) -> SynthesisJob:
+               enqueue: bool = True, voice: Voice | None = None) -> SynthesisJob:
     """A queued job, dispatched to the workers in its owner's turn (unless the caller dispatches it
     itself). `quota_held`: the caller took the owner's characters and a job slot for it."""
     text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     engine_id = engine_id or settings.DEFAULT_ENGINE
     check_voice_choice(engine_id=engine_id, voice_preset=voice_preset, has_reference=reference is not None)
-    job = SynthesisJob(owner=owner, text=text, engine_id=engine_id,
+    job = SynthesisJob(owner=owner, text=text, engine_id=engine_id, voice=voice,
                        voice_preset=voice_preset, prompt_text=prompt_text.strip(), skip_whisper=skip_whisper,
                        params=(params or SynthesisParams()).to_dict(), fingerprint=fingerprint,
                        quota_held=quota_held, characters_charged=len(text) if quota_held else 0)
@@ -76,19 +77,19 @@ def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_pres
 
 
 def job_create_cached(*, owner: User | None, text: str, engine_id: str, voice_preset: str, prompt_text: str,
-                      params: SynthesisParams, result: CachedResult) -> SynthesisJob:
+                      params: SynthesisParams, result: CachedResult, voice: Voice | None = None) -> SynthesisJob:
     """A job answered from the cache: done at once, no worker involved."""
     job = job_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
-                     prompt_text=prompt_text, params=params, result=result)
+                     prompt_text=prompt_text, params=params, result=result, voice=voice)
     history_insert(job)  # committed before the answer leaves, grouped with concurrent hits
     return job
 
 
 def job_cached(*, owner: User | None, text: str, engine_id: str, voice_preset: str, prompt_text: str,
-               params: SynthesisParams, result: CachedResult) -> SynthesisJob:
+               params: SynthesisParams, result: CachedResult, voice: Voice | None = None) -> SynthesisJob:
     """The finished job row of a cache hit, not saved yet (see `history`)."""
     now = timezone.now()
-    job = SynthesisJob(owner=owner, text=text.strip(), engine_id=engine_id, voice_preset=voice_preset,
+    job = SynthesisJob(owner=owner, text=text.strip(), engine_id=engine_id, voice_preset=voice_preset, voice=voice,
                        prompt_text=prompt_text, params=params.to_dict(), fingerprint=result.fingerprint,
                        status=JobStatus.DONE, cache_hit=True, started_at=now, finished_at=now, queue_wait_s=0.0,
                        total_s=0.0)
@@ -102,6 +103,7 @@ def _apply_result(job: SynthesisJob, result: CachedResult) -> None:
     job.output.name = result.files.get(fmt, next(iter(result.files.values())))
     job.audio_duration_s, job.sample_rate, job.engine_version = result.duration_s, result.sample_rate, \
         result.engine_version
+    job.voice_note = job.voice_note or result.voice_note
 
 
 def job_mark_running(*, job_id: str, worker_id: str) -> SynthesisJob | None:

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError, ServiceUnavailable
 from glmtts_site.ratelimit import rate_limit
+from voices.models import Voice
 from workers.audio import sha256_hex
 from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
 
@@ -64,20 +65,20 @@ def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
 
 def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
                      voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
-                     skip_whisper: bool = False) -> Submitted:
+                     skip_whisper: bool = False, voice: Voice | None = None) -> Submitted:
     text, engine_id = _checked(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
                                prompt_text=prompt_text, skip_whisper=skip_whisper)
     try:
         _count_submit(owner)
         return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
-                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
+                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper, voice=voice)
     except RedisError as exc:  # Redis down: nothing was taken or written; say so instead of a 500
         raise ServiceUnavailable("The queue is unavailable right now; please retry shortly.") from exc
 
 
 def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "", voice_preset: str = "",
                     reference: ReferenceUpload | None = None, prompt_text: str = "",
-                    skip_whisper: bool = False) -> SynthesisJob | None:
+                    skip_whisper: bool = False, voice: Voice | None = None) -> SynthesisJob | None:
     """What `synthesis_submit` would answer, if it is a cache hit this process can serve from memory
     alone (see `lookup.local_lookup`): the job, not saved yet. None otherwise; ApiError as there."""
     text, engine_id = _checked(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
@@ -87,7 +88,7 @@ def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_i
         return None
     _count_submit(owner)  # only now: a request this does not answer is counted where it is answered
     return job_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
-                      prompt_text=prompt_text, params=params, result=hit)
+                      prompt_text=prompt_text, params=params, result=hit, voice=voice)
 
 
 def _count_submit(owner: User) -> None:
@@ -110,12 +111,13 @@ def _checked(*, text: str, engine_id: str, voice_preset: str, reference: Referen
 
 
 def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, voice_preset: str,
-            reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> Submitted:
+            reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool,
+            voice: Voice | None) -> Submitted:
     fingerprint, hit = cached_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text,
                                                          params, owner.pk))
     if hit is not None:  # cache hits are free: no quota, no worker
         return Submitted(job_create_cached(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
-                                           prompt_text=prompt_text, params=params, result=hit))
+                                           prompt_text=prompt_text, params=params, result=hit, voice=voice))
     quotas.take_characters(owner.pk, len(text))
     try:
         quotas.take_job_slot(owner.pk)
@@ -125,7 +127,7 @@ def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, 
     # The row is committed before the single-flight key is taken, so a follower's leader always exists.
     job = job_create(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
                      prompt_text=prompt_text, skip_whisper=skip_whisper, params=params, fingerprint=fingerprint,
-                     quota_held=True, enqueue=False)
+                     quota_held=True, enqueue=False, voice=voice)
     leader = _follow_or_lead(fingerprint, str(job.pk))
     if leader is not None:
         SynthesisJob.objects.filter(pk=job.pk).update(leader_id=leader)

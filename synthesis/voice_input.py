@@ -26,6 +26,7 @@ class SubmitArgs:
     reference: ReferenceUpload | None
     prompt_text: str
     skip_whisper: bool
+    voice: Voice | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -37,6 +38,7 @@ def submit_args(user: User, data: dict[str, Any]) -> SubmitArgs:
     reference = reference_from_bytes(upload_bytes(upload, field=field), field=field) if upload else None
     preset, engine_id = data.get("voice", ""), data.get("engine", "")
     prompt_text, skip_whisper = data.get("prompt_text", ""), data.get("skip_whisper", False)
+    voice: Voice | None = None
     if data.get("voice_id"):
         if reference is not None:
             raise ApiError("Give voice_id or reference_audio, not both.", field="voice_id")
@@ -52,4 +54,4 @@ def submit_args(user: User, data: dict[str, Any]) -> SubmitArgs:
             prompt_text = prompt_text or voice.prompt_text
             skip_whisper = skip_whisper or bool(prompt_text)
     return SubmitArgs(text=data["text"], params=params_from(data), engine_id=engine_id, voice_preset=preset,
-                      reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
+                      reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper, voice=voice)

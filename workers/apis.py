@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from glmtts_site.serializers import StrictInputSerializer
 
 from .control import send_offload
+from .engine_status import engine_statuses
 from .heartbeat import live_workers
 from .queue import queue_depth
 
@@ -76,3 +77,22 @@ class GpuOffloadApi(APIView):
         target = data.validated_data["worker_id"]
         return Response(self.OutputSerializer({"requested": target, "listeners": send_offload(target)}).data,
                         status=202)
+
+
+class EngineStatusApi(APIView):
+    """For every signed-in user: the portal says which engines are loading instead of a silent page."""
+
+    class OutputSerializer(serializers.Serializer):
+        engine = serializers.CharField()
+        name = serializers.CharField()
+        clones_voices = serializers.BooleanField(help_text="Whether an uploaded voice is cloned (else: nearest "
+                                                           "preset).")
+        state = serializers.ChoiceField(choices=["ready", "loading", "stalled", "no_worker"])
+        message = serializers.CharField()
+        version = serializers.CharField()
+        rtf = serializers.FloatField(allow_null=True, help_text="Median compute seconds per audio second of "
+                                                                "recent jobs; null before any.")
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Engines offered here and whether each is ready")
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer([s.as_dict() for s in engine_statuses()], many=True).data)

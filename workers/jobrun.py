@@ -139,7 +139,7 @@ class JobExecutor:
                                   language=language)
         result = result_store(fingerprint=fingerprint, samples=audio, sample_rate=params.sample_rate,
                               fmt=params.format, engine_id=engine.engine_id, engine_version=engine.version,
-                              voice_key=voice.key)
+                              voice_key=voice.key, voice_note=voice.label)
         assert abs(result.duration_s - duration) < 1e-6
         services.job_mark_done(job=job, result=result, first_chunk_s=first_chunk_s,
                                total_s=time.monotonic() - started)
@@ -180,7 +180,8 @@ class JobExecutor:
         emit("tts.chunk", {"seq": 0, "sample_rate": rate, "samples": len(samples),
                            "duration": round(len(samples) / rate, 4)}, to_pcm16(samples))
         result = result_store(fingerprint=job.fingerprint, samples=samples, sample_rate=rate, fmt=params.format,
-                              engine_id=job.engine_id, engine_version=job.engine_version, voice_key="stored")
+                              engine_id=job.engine_id, engine_version=job.engine_version, voice_key="stored",
+                              voice_note=job.voice_note)
         services.job_mark_done(job=job, result=result, first_chunk_s=None, total_s=time.monotonic() - started)
         emit("tts.done", self._done_payload(job), None)
         return Outcome("done", "from stored output")

@@ -50,6 +50,7 @@ def compute_features(voice: Voice, engines: dict[str, Engine]) -> None:
         try:
             prompt = engine.prepare_voice(preset=None, reference=clip)
             row.summary = {"label": prompt.label, "cloned": prompt.cloned, "similarity": prompt.similarity,
+                           "nearest_preset": prompt.nearest_preset,
                            "key": prompt.key}
             row.state, row.error = "ready", ""
         except Exception as exc:

@@ -85,14 +85,18 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
 
     page.goto(f"/?voice={voice_id}")
     page.wait_for_function(f"() => document.getElementById('voice').value === '{voice_id}'")
+    note = page.inner_text("#voice-note")  # the default engine cannot clone, and the studio says so
+    assert page.is_visible("#voice-note") and "cannot clone" in note, note
     page.fill("#text", TEXT)
     _shot(page, "03-studio")
     page.click("#submit")
     page.wait_for_function("() => document.getElementById('progress').value > 0", timeout=120_000)
+    assert "elapsed" in page.inner_text("#elapsed")
     page.wait_for_function("() => window.__glmtts.doneAt !== null", timeout=120_000)
     stats = page.evaluate("() => window.__glmtts")
     assert stats["cacheHit"] is False
     assert stats["chunksScheduled"] >= 3 and stats["firstChunkAt"] < stats["doneAt"]
+    assert "not cloned" in page.inner_text("#result-voice")
     duration = page.evaluate("""() => new Promise((resolve) => {
         const audio = document.getElementById('result-audio');
         if (audio.readyState >= 1) resolve(audio.duration);
@@ -101,17 +105,26 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     _shot(page, "04-studio-done")
     for link in ("#download-wav", "#download-mp3"):
         href = page.get_attribute(link, "href")
+        assert page.get_attribute(link, "download").startswith("my-test-voice-the-portal-speaks")
         download = page.request.get(href)
         assert download.status == 200 and len(download.body()) > 1000
+    _pause_stops_playback(page)
 
-    page.click("#submit")  # the same request again
+    page.click("#submit")  # the same request again: from the cache, and it plays at once
     page.wait_for_function("() => window.__glmtts.doneAt !== null && window.__glmtts.cacheHit === true")
     assert page.is_visible("#cache-note")
+    page.wait_for_function("() => window.__glmtts.playing()", timeout=10_000)
     _shot(page, "05-studio-cache")
 
     page.goto("/history/")
-    page.wait_for_selector("text=from cache")
+    page.wait_for_selector("#job-list li:has-text('from cache')")
+    computed = page.locator("#job-list li", has_not_text="from cache").first
+    assert "Voice: My test voice" in computed.inner_text()
     _shot(page, "06-history")
+    computed.locator("button.again").click()  # the same voice, engine and parameters: a cache hit
+    page.wait_for_url("**/?job=*")
+    page.wait_for_function("() => window.__glmtts.doneAt !== null && window.__glmtts.cacheHit === true")
+    assert page.eval_on_selector("#voice", "select => select.value") == voice_id
 
     page.goto("/tokens/")
     page.fill("#token-name", "laptop")
@@ -119,6 +132,25 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     page.wait_for_selector("#new-token-box:not([hidden])")
     assert page.inner_text("#new-token").startswith("gtts_")
     _shot(page, "07-tokens")
-    page.set_viewport_size({"width": 390, "height": 800})
-    page.goto("/")
-    _shot(page, "08-studio-narrow")
+    page.once("dialog", lambda dialog: dialog.accept())  # revoking asks first
+    page.click("#token-list li:has-text('laptop') button.danger")
+    page.wait_for_selector("#new-token-box", state="hidden")  # the revoked secret leaves the screen
+    assert page.inner_text("#new-token") == ""
+    for width, height in ((1280, 900), (390, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        for name, url in (("studio", "/"), ("history", "/history/"), ("voices", "/voices/")):
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            _shot(page, f"08-{name}-{width}")
+
+
+def _pause_stops_playback(page: Any) -> None:
+    """Play the finished audio with the one player, pause it: the position stops moving."""
+    page.click("#stop")
+    page.click("#play-pause")
+    page.wait_for_function("() => window.__glmtts.playing() && window.__glmtts.position() > 0.2", timeout=10_000)
+    page.click("#play-pause")
+    first = page.evaluate("() => window.__glmtts.position()")
+    page.wait_for_timeout(700)
+    assert page.evaluate("() => window.__glmtts.playing()") is False
+    assert page.evaluate("() => window.__glmtts.position()") == first

@@ -90,3 +90,12 @@ def test_workers_page_requeues_a_dead_letter(staff_browser: Client, redis_isolat
         staff_browser.post("/admin/ops/workers/", {"action": "requeue", "entry_id": entry_id})
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and queue.queue_depth() == {"length": 1, "pending": 0, "dead": 0}
+
+
+def test_job_list_columns_fit_short_ids_rounded_seconds(staff_browser: Client, owner: User) -> None:
+    job = finished_job(owner, text="A rather long sentence that would overflow the job list otherwise.")
+    SynthesisJob.objects.filter(pk=job.pk).update(rtf=0.123456789, total_s=3.14159265, audio_duration_s=2.0000001)
+    page = staff_browser.get("/admin/synthesis/synthesisjob/").content.decode()
+    assert f">{str(job.pk)[:8]}</a>" in page and f">{job.pk}</a>" not in page
+    assert "0.12" in page and "3.1" in page and "0.123456789" not in page and "3.14159265" not in page
+    assert "A rather long sentence that would overf…" in page and "otherwise." not in page

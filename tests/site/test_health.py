@@ -1,26 +1,12 @@
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from glmtts_site.redis_conn import _client_for, new_async_redis
-from workers.heartbeat import WorkerState, heartbeat_write
-
-
-def _write_heartbeat(worker_id: str = "w1", status: str = "idle") -> None:
-    async def write() -> None:
-        client = new_async_redis()
-        state = WorkerState(worker_id=worker_id, hostname="h", pid=1, device="cpu", started_at=time.time(),
-                            engines={"kokoro": "test"}, status=status)
-        await heartbeat_write(client, state)
-        await client.aclose()
-
-    asyncio.run(write())
+from glmtts_site.redis_conn import _client_for
+from tests.support.heartbeats import write_heartbeat as _write_heartbeat
 
 
 def test_health_is_seed_compatible(client: Client) -> None:
@@ -34,7 +20,8 @@ def test_health_is_seed_compatible(client: Client) -> None:
 def test_ready_without_worker_is_503_naming_the_worker_tersely(client: Client) -> None:
     response = client.get("/ready")
     assert response.status_code == 503
-    assert response.json() == {"status": "not_ready", "failing": ["worker"]}  # no internals for anonymous
+    # No internals for anonymous callers: the verdict, and each engine's state in a word.
+    assert response.json() == {"status": "not_ready", "failing": ["worker"], "engines": {"kokoro": "no_worker"}}
 
 
 @pytest.mark.django_db

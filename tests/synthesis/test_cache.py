@@ -6,14 +6,18 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from synthesis import cache as result_cache
 from synthesis.cache import cache_get, cache_key
+from synthesis.fingerprint import request_fingerprint, voice_identity
 from synthesis.params import SynthesisParams
-from tests.support.results import cached_result_for
+from synthesis.results import result_store
+from synthesis.services import job_create_cached
+from tests.support.results import ENGINE_VERSION, announce_engine, cached_result_for, speech_like
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +79,30 @@ def test_redis_down_reads_are_misses(settings: SettingsWrapper) -> None:
 
     _client_for.cache_clear()
     assert cache_get("1" * 64) is None
+
+
+def test_a_pointer_from_another_version_still_reads(redis_isolated: redis.Redis) -> None:
+    """A rolling deploy: a newer worker writes a field this web process does not know, an older one
+    leaves out one it does; either way the pointer is a hit, never a TypeError."""
+    fingerprint = cached_result_for("Written by another version.")
+    pointer = dict(cache.get(cache_key(fingerprint)))
+    cache.set(cache_key(fingerprint), {**pointer, "from_the_future": 1})
+    assert cache_get(fingerprint) is not None
+    result_cache.l1.clear()
+    pointer.pop("voice_note")
+    cache.set(cache_key(fingerprint), pointer)
+    hit = cache_get(fingerprint)
+    assert hit is not None and hit.voice_note == ""
+
+
+def test_a_hit_says_how_the_voice_was_rendered(owner: User) -> None:
+    params = SynthesisParams()
+    announce_engine()
+    fingerprint = request_fingerprint(engine_id="kokoro", engine_version=ENGINE_VERSION,
+                                      voice=voice_identity(preset=""), text="Rendered how?", params=params.to_dict())
+    result = result_store(fingerprint=fingerprint, samples=speech_like(1.0), sample_rate=24000, fmt="wav",
+                          engine_id="kokoro", engine_version=ENGINE_VERSION, voice_key="preset:x",
+                          voice_note="Nezumi (nearest preset, not cloned)")
+    job = job_create_cached(owner=owner, text="Rendered how?", engine_id="kokoro", voice_preset="", prompt_text="",
+                            params=params, result=result)
+    assert job.voice_note == "Nezumi (nearest preset, not cloned)"

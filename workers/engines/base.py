@@ -50,6 +50,7 @@ class VoicePrompt:
     cloned: bool
     data: Any = field(repr=False, default=None)
     similarity: float | None = None
+    nearest_preset: str = ""  # the preset's label, when an engine that cannot clone picked one
 
 
 @dataclass(frozen=True)

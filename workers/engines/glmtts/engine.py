@@ -43,6 +43,8 @@ def checkpoint_digest(paths: list[Path]) -> str:
 
 class GlmTtsEngine:
     engine_id = "glmtts"
+    display_name = "GLM-TTS"
+    clones_voices = True
     # Kokoro-style speed and the language hint do not reach GLM-TTS; everything else changes the bytes.
     output_params = frozenset({"sample_rate", "format", "seed", "temperature", "top_p", "top_k",
                                "use_prompt_cache"})

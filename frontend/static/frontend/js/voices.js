@@ -1,9 +1,24 @@
 // The voice library: upload (with checks before sending) or record, list, play, edit, share, delete.
 import { api, clearError, el, showError } from "./api.js";
+import { cloningNote } from "./voice-notes.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_BYTES = 10 * 1024 * 1024;
 let recorded = null;
+let engines = [];
+
+const MIC_ERRORS = {
+  NotAllowedError: "The browser was not allowed to use the microphone. Allow it for this site (the icon in the address bar) and try again.",
+  SecurityError: "The browser was not allowed to use the microphone. Allow it for this site (the icon in the address bar) and try again.",
+  NotFoundError: "No microphone was found. Plug one in, or upload a recording instead.",
+  NotReadableError: "The microphone is in use by another program, or it could not be started.",
+  OverconstrainedError: "No microphone here can record audio the way the page asked.",
+};
+
+function microphoneError(error) {
+  if (!navigator.mediaDevices) return new Error("This browser cannot record here (recording needs HTTPS). Upload a file instead.");
+  return new Error(MIC_ERRORS[error?.name] || "The microphone could not be started. Upload a recording instead.");
+}
 
 async function clipDuration(blob) {
   const context = new OfflineAudioContext(1, 1, 16000);
@@ -58,7 +73,12 @@ async function upload(event) {
 async function record() {
   const button = $("record");
   if (button.dataset.recording) { button.recorder.stop(); return; }
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    throw microphoneError(error);
+  }
   const recorder = new MediaRecorder(stream);
   const parts = [];
   recorder.ondataavailable = (e) => parts.push(e.data);
@@ -87,7 +107,10 @@ function voiceRow(voice) {
     el("span", { class: "muted" }, voice.is_preset ? " · preset" : ` · ${voice.duration_s?.toFixed(1)} s · ${voice.visibility}`));
   if (voice.audio_url) row.append(el("audio", { controls: "", preload: "none", src: voice.audio_url }));
   for (const w of voice.warnings) row.append(el("p", { class: "warning" }, w));
-  for (const f of voice.features) if (f.label) row.append(el("p", { class: "muted" }, `${f.engine}: ${f.label}`));
+  for (const engine of engines) {
+    const note = cloningNote(voice, engine, engines);
+    if (!voice.is_preset && note.long) row.append(el("p", { class: note.cloned === false ? "warning" : "muted" }, note.long));
+  }
   row.append(el("p", {}, el("a", { class: "use", href: `/?voice=${voice.id}` }, `Use “${voice.name}” in the studio`)));
   if (!voice.mine) return row;
   const error = el("p", { class: "error", role: "alert", hidden: "" });
@@ -124,4 +147,5 @@ async function refresh() {
 $("upload-form").addEventListener("submit", upload);
 $("record").addEventListener("click", () => record().catch((e) => showError($("upload-error"), e)));
 $("search").addEventListener("input", () => refresh());
-refresh().catch((e) => showError($("upload-error"), e));
+api("GET", "/api/v1/engines").then((list) => { engines = list; }).catch(() => {})
+  .then(refresh).catch((e) => showError($("upload-error"), e));
