@@ -198,11 +198,15 @@ def main() -> None:
             "redis": lambda: run_redis_restart(var_dir, token, aof=False),
             "redis-aof": lambda: run_redis_restart(var_dir, token, aof=True),
             "db": lambda: run_db_kill(var_dir, token), "web": lambda: run_web_kill(var_dir, token)}
-    started = time.monotonic()
     rows = []
     for name in args.only.split(","):
-        rows.append(runs[name]())
-        print(f"  {rows[-1].scenario}: done in {time.monotonic() - started:.0f} s", flush=True)
+        started = time.monotonic()
+        try:
+            rows.append(runs[name]())
+        except Exception as exc:  # one scenario that cannot finish must not lose the others' rows
+            rows.append(Row(name, note=f"bench could not finish: {type(exc).__name__}: {exc}"))
+        print(f"  {rows[-1].scenario}: {time.monotonic() - started:.0f} s;",
+              " | ".join(str(cell) for cell in describe(rows[-1])), flush=True)
     print(f"\nDevice: {device_line()}; visibility timeout 3 s; logs in {var_dir}\n")
     print(table(HEADERS, [[str(cell) for cell in describe(row)] for row in rows]))
 

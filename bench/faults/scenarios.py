@@ -72,10 +72,21 @@ class Load:
             self.stop.wait(0.3)
 
     def unfinished(self) -> list[str]:
+        """The load's jobs not final yet; the bench's own connection is killed too in the database
+        scenario, so a read that fails is tried again on a fresh one."""
+        from django.db import DatabaseError, connections
+
         from synthesis.models import JobStatus, SynthesisJob
 
-        return [str(pk) for pk in SynthesisJob.objects.filter(
-            pk__in=self.job_ids, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("pk", flat=True)]
+        for _ in range(10):
+            try:
+                return [str(pk) for pk in SynthesisJob.objects.filter(
+                    pk__in=self.job_ids, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list("pk",
+                                                                                                       flat=True)]
+            except DatabaseError:
+                connections.close_all()
+                time.sleep(0.5)
+        raise RuntimeError("the bench cannot read the database")
 
     def finish(self, row: Row, *, grace_s: float) -> None:
         from synthesis.models import JobStatus, SynthesisJob
