@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from synthesis.events import read_events, request_cancel
+from synthesis.jobs_control import job_cancel
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.params import SynthesisParams
 from synthesis.quotas import characters_left
@@ -97,10 +98,9 @@ async def test_a_queued_cancel_costs_nothing(worker: Any, owner: User) -> None:
     before = await sync_to_async(characters_left)(owner.pk)
     running = await _submit(owner, FOUR_SENTENCES)
     waiting = await _submit(owner, "This one waits its turn and is cancelled before it runs.")
-    await sync_to_async(request_cancel)(running)
-    from synthesis.jobs_control import job_cancel
-
+    # The waiting one first: cancelling the running one first could let it start before its own cancel.
     await sync_to_async(lambda: job_cancel(job=SynthesisJob.objects.get(pk=waiting)))()
+    await sync_to_async(request_cancel)(running)
     jobs = await _until_final([running, waiting])
     assert jobs[1].status == JobStatus.CANCELLED and jobs[1].characters_charged == 0
     assert await sync_to_async(characters_left)(owner.pk) == before - jobs[0].characters_charged
