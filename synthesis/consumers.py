@@ -27,7 +27,7 @@ from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.ratelimit import RateLimited, cap_release, cap_take, rate_limit_async
 from glmtts_site.redis_conn import loop_redis
 
-from .events import decode_event, events_key
+from .events import END_GRACE_S, decode_event, events_key
 from .models import SynthesisJob
 from .ws_jobs import cancel_owned_job, load_owned_job, queue_position, refresh_job, submit_from_socket
 from .ws_protocol import (
@@ -184,8 +184,9 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "tts.queued", "job_id": str(job.pk), "position": await queue_position(job)})
         after, quiet_since, slot_at = "0-0", time.monotonic(), time.monotonic()
         while True:
-            if job.is_final and not await client.exists(events_key(self.source)):
-                break  # cache hit or expired stream: the row says everything
+            if job.is_final and (time.monotonic() - quiet_since >= END_GRACE_S
+                                 or not await client.exists(events_key(self.source))):
+                break  # cache hit, expired stream, or an end its worker died before writing: the row says all
             reply: Any = await client.xread({events_key(self.source): after}, count=200)
             for entry_id, fields in (reply[0][1] if reply else []):
                 event = decode_event(entry_id, fields)

@@ -8,7 +8,8 @@ reconnecting reader misses nothing. Audio travels as PCM16 bytes in the entry's 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,13 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from glmtts_site.redis_conn import get_redis, redis_key
+
+# A reader whose job row is final stops waiting for the stream's terminal event after this many
+# quiet seconds and ends from the row: a worker killed between its final write and that event leaves
+# a stream without an end (the next worker to see the job's entry adds it, but only after the
+# visibility timeout).
+END_GRACE_S = 10.0
+TERMINAL_EVENTS = frozenset({"tts.done", "tts.failed", "tts.cancelled"})
 
 
 def events_key(job_id: str) -> str:
@@ -36,7 +44,7 @@ class JobEvent:
 
     @property
     def is_terminal(self) -> bool:
-        return self.type in ("tts.done", "tts.failed", "tts.cancelled")
+        return self.type in TERMINAL_EVENTS
 
 
 async def publish_event(client: aioredis.Redis, job_id: str, event_type: str, data: dict[str, Any],
@@ -71,18 +79,29 @@ def read_events(job_id: str, *, after: str = "0-0", block_ms: int | None = None,
     return [decode_event(entry_id, fields) for entry_id, fields in reply[0][1]]
 
 
-def follow_events(job_id: str, *, timeout_s: float, client: redis.Redis | None = None) -> Iterator[JobEvent]:
-    """Every event of a job from the start until a terminal one (or the timeout)."""
-    import time
+def last_event_type(job_id: str, client: redis.Redis | None = None) -> str | None:
+    """The type of the stream's newest event (None: no stream); reads one entry, not the audio."""
+    newest: Any = (client or get_redis()).xrevrange(events_key(job_id), count=1)
+    return newest[0][1][b"type"].decode() if newest else None
 
+
+def follow_events(job_id: str, *, timeout_s: float, client: redis.Redis | None = None,
+                  row_is_final: Callable[[], bool] | None = None) -> Iterator[JobEvent]:
+    """Every event of a job from the start until a terminal one (or the timeout); with
+    `row_is_final`, also ends after END_GRACE_S quiet seconds once that says the job has ended."""
     deadline = time.monotonic() + timeout_s
-    after = "0-0"
+    after, quiet_since = "0-0", time.monotonic()
     while time.monotonic() < deadline:
-        for event in read_events(job_id, after=after, block_ms=1000, client=client):
-            after = event.entry_id
+        events = read_events(job_id, after=after, block_ms=1000, client=client)
+        for event in events:
+            after, quiet_since = event.entry_id, time.monotonic()
             yield event
             if event.is_terminal:
                 return
+        if not events and row_is_final is not None and time.monotonic() - quiet_since >= END_GRACE_S:
+            if row_is_final():
+                return
+            quiet_since = time.monotonic()  # asked: ask again after as long
     raise TimeoutError(f"Job {job_id} did not finish within {timeout_s:.0f}s")
 
 

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, DataError, IntegrityError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.signals import post_save, pre_save
+
+from glmtts_site.db_retry import connection_lost
 
 from .models import SynthesisJob
 
@@ -56,11 +58,10 @@ class HistoryWriter:
         job._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
         pre_save.send(sender=SynthesisJob, instance=job, raw=False, using=self.alias, update_fields=None)
         queued = self._committed(job)
-        if _connection_lost(queued.error):
+        if connection_lost(queued.error):
             # The kept connection had died (a database restart, a killed backend, a closed handle); it
             # is discarded by now, so once more on a fresh one: a hit must not fail for a connection it
-            # never chose. Backends differ in the class they raise (psycopg: OperationalError, sqlite3:
-            # ProgrammingError), so only the errors a row itself causes are left out.
+            # never chose (glmtts_site.db_retry says which errors those are).
             queued = self._committed(job)
         if queued.error is not None:
             raise queued.error
@@ -114,7 +115,7 @@ class HistoryWriter:
         return self._limit
 
     def _settle(self, queued: _Queued, error: BaseException | None) -> None:
-        if _connection_lost(error):
+        if connection_lost(error):
             self._discard_connection()  # the next group starts on a fresh connection
         queued.error, queued.done = error, True
 
@@ -173,11 +174,6 @@ class _InsertStatement:
                     raise TypeError(f"{field.name}: history rows take values, not expressions")
                 params.append(field.get_db_prep_save(value, db))
         return self.head + ", ".join([self.row] * len(jobs)), params
-
-
-def _connection_lost(error: BaseException | None) -> bool:
-    """Whether `error` may be the connection's fault rather than the row's."""
-    return isinstance(error, DatabaseError) and not isinstance(error, IntegrityError | DataError)
 
 
 def _columns() -> list[Field[Any, Any]]:

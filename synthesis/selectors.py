@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-from .models import SynthesisJob
+from .models import FINAL_STATUSES, SynthesisJob
 
 
 def job_list_for(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[SynthesisJob]:
@@ -24,6 +24,11 @@ def job_list_for(*, user: User, filters: dict[str, Any] | None = None) -> QueryS
 def job_get_for(*, user: User, job_id: UUID | str) -> SynthesisJob:
     """Another user's job is "not found" (DoesNotExist), never "forbidden"."""
     return SynthesisJob.objects.select_related("voice").get(pk=job_id, owner=user)
+
+
+def job_has_ended(job_id: UUID | str) -> bool:
+    """Whether the job's row is final (not permission-scoped: for readers that hold the job already)."""
+    return SynthesisJob.objects.filter(pk=job_id, status__in=list(FINAL_STATUSES)).exists()
 
 
 def audio_urls(job: SynthesisJob) -> dict[str, str]:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from glmtts_site.db_retry import on_fresh_connection
 from glmtts_site.errors import ApiError
 from voices.models import Voice
 from voices.services import reference_validated
@@ -106,6 +107,7 @@ def _apply_result(job: SynthesisJob, result: CachedResult) -> None:
     job.voice_note = job.voice_note or result.voice_note
 
 
+@on_fresh_connection
 def job_mark_running(*, job_id: str, worker_id: str) -> SynthesisJob | None:
     """Claim the row for a run; returns it as is when final (nothing to do)."""
     now = timezone.now()
@@ -121,6 +123,13 @@ def job_mark_running(*, job_id: str, worker_id: str) -> SynthesisJob | None:
     return job
 
 
+@on_fresh_connection
+def job_record(*, job: SynthesisJob, fields: list[str]) -> None:
+    """Store what a run learnt about its job (transcript, voice note, fingerprint), nothing else."""
+    job.save(update_fields=fields)
+
+
+@on_fresh_connection
 def job_mark_done(*, job: SynthesisJob, result: CachedResult, first_chunk_s: float | None,
                   total_s: float) -> SynthesisJob:
     _apply_result(job, result)
@@ -139,24 +148,26 @@ def job_mark_done(*, job: SynthesisJob, result: CachedResult, first_chunk_s: flo
     return job
 
 
+@on_fresh_connection
 def job_mark_failed(*, job_id: str, code: str, message: str, produced: float = 0.0) -> None:
     """`produced`: the share of the job's segments made before it failed (what its owner pays for)."""
-    ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.FAILED, error_code=code, error_message=message[:2000], finished_at=timezone.now())
-    if ended:
-        job = SynthesisJob.objects.get(pk=job_id)
+    job = SynthesisJob.objects.filter(pk=job_id, status=JobStatus.FAILED).first()
+    if job is not None:  # (also when an earlier try ended it and then lost its connection: the rest once)
         _job_ended(job, produced=produced)
         for follower in job.followers.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
             job_mark_failed(job_id=str(follower.pk), code=code, message=message)
 
 
+@on_fresh_connection
 def job_mark_cancelled(*, job_id: str, produced: float = 0.0) -> bool:
     """`produced`: the share of the job's segments made (and streamed) before the cancel: it is paid
     for; the rest of the characters go back to the owner's daily quota."""
     ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now())
-    if ended:
-        job = SynthesisJob.objects.get(pk=job_id)
+    job = SynthesisJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).first()
+    if job is not None:  # (also when an earlier try ended it and then lost its connection: the rest once)
         _job_ended(job, produced=produced)
         _promote_a_follower(job)
     return bool(ended)
@@ -174,6 +185,7 @@ def _promote_a_follower(job: SynthesisJob) -> None:
     redispatch(str(heir.pk))  # it was waiting on a leader, not for its owner's turn
 
 
+@on_fresh_connection
 def job_mark_requeued(*, job_id: str, reason: str) -> None:
     """Back to queued after a handed-back or crashed run; the row keeps why."""
     SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
@@ -186,12 +198,16 @@ def _job_ended(job: SynthesisJob, *, produced: float | None = None) -> None:
     takes the free share of the queue."""
     if job.leader_id is None and job.fingerprint:
         singleflight.release(job.fingerprint, str(job.pk))
-    if job.owner_id is not None and job.quota_held:
-        SynthesisJob.objects.filter(pk=job.pk).update(quota_held=False)
+    held = job.characters_charged
+    charged = held if produced is None else min(held, math.ceil(len(job.text) * max(0.0, min(1.0, produced))))
+    # Once per job, however often it is asked (a write retried on a fresh connection): one conditional
+    # update clears the flag and settles the charge, and the instance follows, so that a retried save
+    # cannot write the flag back.
+    if job.owner_id is not None and SynthesisJob.objects.filter(pk=job.pk, quota_held=True).update(
+            quota_held=False, characters_charged=charged):
+        job.quota_held, job.characters_charged = False, charged
         quotas.release_job_slot(job.owner_id)
-        if produced is not None:
-            charged = min(job.characters_charged, math.ceil(len(job.text) * max(0.0, min(1.0, produced))))
-            SynthesisJob.objects.filter(pk=job.pk).update(characters_charged=charged)
-            quotas.refund_characters(job.owner_id, job.characters_charged - charged)
+        if held > charged:
+            quotas.refund_characters(job.owner_id, held - charged)
     owner_id = job.owner_id
     transaction.on_commit(lambda: dispatch_next_for(owner_id))

@@ -17,9 +17,10 @@ from glmtts_site.errors import ApiError
 from glmtts_site.redis_conn import loop_redis
 from workers.heartbeat import engine_has_worker
 
-from .events import JobEvent, decode_event, events_key
+from .events import END_GRACE_S, JobEvent, decode_event, events_key
 from .jobs_control import job_cancel
-from .models import FINAL_STATUSES, SynthesisJob
+from .models import SynthesisJob
+from .selectors import job_has_ended
 
 
 def ended_job_error(job: SynthesisJob) -> ApiError:
@@ -60,11 +61,13 @@ async def job_events(job_id: str, *, idle_timeout_s: float = 900.0,
     """Every event of a job from its start, then live ones, until a terminal event.
 
     With `keepalive_s`, a KEEPALIVE event comes after each that many quiet seconds (for SSE, whose
-    proxies close silent streams). After `idle_timeout_s` without any event it raises JobWaitTimeout
-    (504); a job whose row is final while its stream is gone (expired) simply ends.
+    proxies close silent streams). A job whose row is final ends after END_GRACE_S quiet seconds
+    even without a terminal event (its stream expired, or its worker died before writing the end);
+    after `idle_timeout_s` without any event it raises JobWaitTimeout (504).
     """
     client = loop_redis()
     after, quiet_since, kept_at = "0-0", time.monotonic(), time.monotonic()
+    asked_at = quiet_since
     while True:
         reply: Any = await client.xread({events_key(job_id): after}, count=200, block=1000)
         now = time.monotonic()
@@ -79,16 +82,13 @@ async def job_events(job_id: str, *, idle_timeout_s: float = 900.0,
         if keepalive_s is not None and now - max(quiet_since, kept_at) >= keepalive_s:
             kept_at = now
             yield JobEvent(entry_id=after, type=KEEPALIVE, data={})
-        if now - quiet_since >= idle_timeout_s:
-            if await _row_is_final(job_id):
+        if now - max(quiet_since, asked_at) >= END_GRACE_S:
+            asked_at = now
+            if await sync_to_async(job_has_ended)(job_id):
                 return
+        if now - quiet_since >= idle_timeout_s:
             raise JobWaitTimeout(f"No progress on job {job_id} for {idle_timeout_s:.0f} s; it is still queued "
                                  "or running: follow its status URL.")
-
-
-@sync_to_async
-def _row_is_final(job_id: str) -> bool:
-    return SynthesisJob.objects.filter(pk=job_id, status__in=list(FINAL_STATUSES)).exists()
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:

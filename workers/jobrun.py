@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from synthesis import services, storage
+from synthesis.events import TERMINAL_EVENTS, last_event_type
 from synthesis.fingerprint import cache_scope, request_fingerprint, voice_identity
-from synthesis.models import SynthesisJob
+from synthesis.models import JobStatus, SynthesisJob
 from synthesis.params import SynthesisParams
 from synthesis.results import result_store
 from synthesis.selectors import audio_urls
@@ -64,8 +65,11 @@ class JobExecutor:
 
     def run(self, job_id: str, *, cancel: threading.Event, shutdown: threading.Event, emit: Emit) -> Outcome:
         job = services.job_mark_running(job_id=job_id, worker_id=self.worker_id)
-        if job is None or job.is_final:
-            return Outcome("skipped", "job missing or already final")
+        if job is None:
+            return Outcome("skipped", "job missing")
+        if job.is_final:
+            self._repair_end(job, emit)
+            return Outcome("skipped", "already final")
         emit("tts.started", {"attempt": job.attempts, "worker": self.worker_id}, None)
         state = _RunState(started=time.monotonic())
         try:
@@ -98,7 +102,7 @@ class JobExecutor:
             emit("tts.progress", _stage("transcribing"), None)
             transcript = self.transcriber.transcribe(samples, rate)
             job.transcript = prompt = transcript.text
-            job.save(update_fields=["transcript"])
+            services.job_record(job=job, fields=["transcript"])
         return ReferenceClip(samples=samples, sample_rate=rate, sha256=sha256_hex(data), prompt_text=prompt)
 
     def _prepare(self, job: SynthesisJob, engine: Engine, emit: Emit) -> tuple[VoicePrompt, dict[str, str]]:
@@ -110,7 +114,7 @@ class JobExecutor:
             preset=job.voice_preset or None, reference=reference))
         if job.voice_note != voice.label:
             job.voice_note = voice.label
-            job.save(update_fields=["voice_note"])
+            services.job_record(job=job, fields=["voice_note"])
         return voice, identity
 
     def _run(self, job: SynthesisJob, state: _RunState, *, cancel: threading.Event, shutdown: threading.Event,
@@ -123,7 +127,7 @@ class JobExecutor:
                                           voice=identity, text=job.text, params=params.to_dict(),
                                           scope=cache_scope(job.owner_id))
         job.fingerprint, job.engine_version = fingerprint, engine.version
-        job.save(update_fields=["fingerprint", "engine_version"])
+        services.job_record(job=job, fields=["fingerprint", "engine_version"])
         existing = storage.output_name(fingerprint, params.format)
         if storage.output_exists(existing):  # an earlier attempt stored it, then died: finish, don't redo
             return self._finish_from_storage(job, existing, state.started, emit)
@@ -185,6 +189,18 @@ class JobExecutor:
         services.job_mark_done(job=job, result=result, first_chunk_s=None, total_s=time.monotonic() - started)
         emit("tts.done", self._done_payload(job), None)
         return Outcome("done", "from stored output")
+
+    def _repair_end(self, job: SynthesisJob, emit: Emit) -> None:
+        """A final job whose entry came back: its worker died after the final write and before the
+        ack, perhaps before the terminal event too. Readers wait for that event: write it from the row."""
+        if last_event_type(str(job.pk)) in TERMINAL_EVENTS:
+            return
+        if job.status == JobStatus.DONE:
+            emit("tts.done", self._done_payload(job), None)
+        elif job.status == JobStatus.FAILED:
+            emit("tts.failed", {"code": job.error_code, "message": job.error_message}, None)
+        else:
+            emit("tts.cancelled", {}, None)
 
     @staticmethod
     def _done_payload(job: SynthesisJob) -> dict[str, Any]:

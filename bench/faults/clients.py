@@ -68,6 +68,7 @@ class Follow:
     duplicates: int = 0
     reconnects: int = 0
     closes: Counter[int] = field(default_factory=Counter)
+    last_frame: str = ""  # the type of the last text frame heard (what a follower without end saw last)
 
 
 async def follow(job_id: str, ports: list[int], token: str, *, timeout_s: float) -> Follow:
@@ -101,6 +102,7 @@ async def follow(job_id: str, ports: list[int], token: str, *, timeout_s: float)
 
 def _take(result: Follow, frame: dict[str, Any]) -> None:
     kind = frame.get("type")
+    result.last_frame = str(kind)
     if kind == "tts.chunk":
         seq = int(frame["seq"])
         if seq <= result.last_seq:

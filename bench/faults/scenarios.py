@@ -12,6 +12,7 @@ import signal
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ LONG = ("Fault run job {n} begins with this sentence. A second sentence carries 
         "The third one adds some colour to the scene. A fourth sentence slows the pace right down. "
         "Then a fifth arrives with a small surprise. The sixth sentence finally closes job {n}.")
 _numbers = itertools.count(1)
+KILLS_PER_JOB = 2
 
 
 @dataclass
@@ -105,19 +107,27 @@ class Load:
         row.gaps = sum(f.gaps for f in follows.values())
         row.duplicates = sum(f.duplicates for f in follows.values())
         row.unfinished_follows = sum(f.outcome is None for f in follows.values())
+        for job_id, follow in follows.items():
+            if follow.outcome is None:
+                print(f"    follower without end: job {job_id} {jobs.get(pk=job_id).status} attempts "
+                      f"{attempts_of(job_id)}; last seq {follow.last_seq}, last frame {follow.last_frame!r}, "
+                      f"reconnects {follow.reconnects}, closes {dict(follow.closes)}", flush=True)
         row.read_5xx, row.write_5xx = self.api.read_5xx, self.api.write_5xx
 
 
-def busy_worker(procs: Procs, with_chunks: bool = True) -> tuple[str, str] | None:
-    """A live worker running a job that has streamed audio: (worker name, job id)."""
+def busy_worker(procs: Procs, spared: set[str]) -> tuple[str, str] | None:
+    """A live worker running a job (not in `spared`) that is streaming audio: (worker name, job id)."""
     from synthesis.events import read_events
+    from synthesis.models import JobStatus, SynthesisJob
     from workers.heartbeat import live_workers
 
     alive = set(procs.alive_workers())
     for state in live_workers():
         job_id, name = state.get("current_job"), state["worker_id"]
-        streaming = job_id and (not with_chunks or any(event.type == "tts.chunk" for event in read_events(job_id)))
-        if streaming and name in alive:
+        if not job_id or job_id in spared or name not in alive:
+            continue
+        running = SynthesisJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, worker_id=name).exists()
+        if running and any(event.type == "tts.chunk" for event in read_events(job_id)):
             return name, str(job_id)
     return None
 
@@ -145,16 +155,20 @@ def serving_workers(procs: Procs) -> int:
 def kill_workers(procs: Procs, load: Load, row: Row, *, kills: int, sig: signal.Signals,
                  spawn: Callable[[], None]) -> None:
     """`kills` times: a worker that is streaming a job gets `sig`; a fresh worker replaces it; the
-    time until the job runs again (another attempt, on another worker) is its recovery."""
+    time until the job runs again (another attempt, on another worker) is its recovery. A job is hit
+    at most KILLS_PER_JOB times, so that the kills spread over many jobs."""
     pending: list[tuple[str, float, int]] = []
+    hits: Counter[str] = Counter()
     while row.faults < kills:
         _settle_recoveries(pending, row)
-        target = busy_worker(procs) if serving_workers(procs) >= 2 else None
+        spared = {job_id for job_id, count in hits.items() if count >= KILLS_PER_JOB}
+        target = busy_worker(procs, spared) if serving_workers(procs) >= 2 else None
         if target is None:
             time.sleep(0.2)
             continue
         name, job_id = target
         attempts = attempts_of(job_id)
+        hits[job_id] += 1
         procs.signal_worker(name, sig)
         pending.append((job_id, time.monotonic(), attempts))
         row.faults += 1
@@ -171,6 +185,35 @@ def _settle_recoveries(pending: list[tuple[str, float, int]], row: Row) -> None:
         if rerun_started(job_id, attempts):
             row.recoveries.append(time.monotonic() - killed_at)
             pending.remove(item)
+
+
+def longest_idle_wait(procs: Procs, load: Load, window_s: float) -> float:
+    """Over the next `window_s`, the longest span in which a job of the load was queued while a live
+    worker sat idle: how long queued work waited to resume after a fault (0: it never waited). A
+    sample that cannot read Redis or the database (the fault itself) ends no span and starts none."""
+    from django.db import connections
+
+    from synthesis.models import JobStatus, SynthesisJob
+    from workers.heartbeat import live_workers
+
+    longest, since, deadline = 0.0, None, time.monotonic() + window_s
+    while time.monotonic() < deadline:
+        try:
+            alive = set(procs.alive_workers())
+            idle = any(state["worker_id"] in alive and state.get("status") == "idle" for state in live_workers())
+            queued = idle and SynthesisJob.objects.filter(pk__in=load.job_ids, status=JobStatus.QUEUED).exists()
+        except Exception:
+            connections.close_all()
+            time.sleep(0.25)
+            continue
+        now = time.monotonic()
+        if queued:
+            since = now if since is None else since
+            longest = max(longest, now - since)
+        else:
+            since = None
+        time.sleep(0.25)
+    return longest
 
 
 def percentiles(values: list[float]) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from glmtts_site.errors import ApiError
 from synthesis.events import follow_events
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.params import SynthesisParams
+from synthesis.selectors import job_has_ended
 from synthesis.services import job_create, reference_from_bytes
 from synthesis.storage import read_output
 from workers.heartbeat import engine_has_worker
@@ -85,7 +86,8 @@ class Command(BaseCommand):
 
     def _follow(self, job: SynthesisJob, timeout_s: float) -> None:
         try:
-            for event in follow_events(str(job.id), timeout_s=timeout_s):
+            for event in follow_events(str(job.id), timeout_s=timeout_s,
+                                       row_is_final=lambda: job_has_ended(job.id)):
                 if event.type == "tts.progress":
                     self.stderr.write(f"  {event.data['stage']} {event.data['done']}/{event.data['total']}")
                 elif event.type in ("tts.started", "tts.requeued"):
