@@ -59,6 +59,22 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
     source: str | None = None
     holds_slot = False
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The channel layer's receive runs beside the handlers, outside them: when Redis goes away
+        it raises out of the consumer (Daphne: "Exception inside application", close 1011). An
+        outage closes the socket with the documented 4503 instead, for the client to resume."""
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            if api_error_for(exc) is None:
+                raise
+            logger.warning("Websocket of job %s: the channel layer failed (%s); closing with %d", self.source,
+                           exc, CLOSE_UNAVAILABLE)
+            with contextlib.suppress(Exception):  # the client may be gone too
+                await self.refuse(CLOSE_UNAVAILABLE, "stream_unavailable", "Live updates are unavailable right "
+                                  "now; reconnect and resume, or poll the status URL.")
+            await self.disconnect(CLOSE_UNAVAILABLE)
+
     async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")

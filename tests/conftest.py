@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from accounts.token_cache import token_cache
+from glmtts_site.redis_conn import _client_for, channel_layer_host
 from synthesis.presets import forget_presets
-from tests.support.processes import Daphne, Workers
+from tests.support.processes import Daphne, RedisServer, Workers
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -143,3 +144,19 @@ def daphne(tmp_path: Path, redis_isolated: redis.Redis, transactional_db: None) 
     server = Daphne(tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, settings: SettingsWrapper, request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    """A Redis server of the test's own, for queue, cache and channel layer, to kill and restart;
+    parametrize indirectly with True for one that persists (AOF)."""
+    server = RedisServer(tmp_path / "redis", persistent=getattr(request, "param", False))
+    settings.REDIS_URL = server.url
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
+    layer = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"],
+                                                               "hosts": [channel_layer_host(server.url)]}}}
+    _client_for.cache_clear()
+    yield server
+    server.kill()
+    _client_for.cache_clear()

@@ -4,7 +4,6 @@ Redis restarting under the worker (with and without persistence), database conne
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import redis
 from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from glmtts_site.redis_conn import _client_for
 from synthesis.engines_info import announced_versions
 from synthesis.events import read_events
 from synthesis.jobs_control import job_cancel
@@ -49,17 +47,6 @@ def test_a_backlog_of_cancelled_jobs_behind_a_long_one_never_stalls_the_worker(
     assert _status(long_job) == JobStatus.DONE
     wait_for(lambda: live_workers()[0]["status"] == "idle", timeout_s=10, what="the worker to be idle")
     assert live_workers()[0]["progress_age_s"] < 5 and live_workers()[0]["recoveries"] == 0
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path, settings: SettingsWrapper, request: pytest.FixtureRequest) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis", persistent=getattr(request, "param", False))
-    settings.REDIS_URL = server.url
-    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
-    _client_for.cache_clear()
-    yield server
-    server.kill()
-    _client_for.cache_clear()
 
 
 @pytest.mark.parametrize("own_redis", [False, True], ids=["no-persistence", "aof"], indirect=True)
