@@ -22,6 +22,7 @@ def setup_django(tag: str) -> Path:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ["REDIS_KEY_PREFIX"] = f"bench:{tag}:{uuid.uuid4().hex[:8]}"
     os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["PRESET_PREVIEWS"] = "false"  # no background jobs beside the measured ones
     sys.path.insert(0, str(ROOT))
     import django
     from django.core.management import call_command

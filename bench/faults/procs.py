@@ -132,7 +132,7 @@ def fault_env(var_dir: Path, redis_url: str) -> dict[str, str]:
         "QUEUE_VISIBILITY_TIMEOUT_S": "3", "QUEUE_RECONCILE_INTERVAL_S": "1", "QUEUE_RECONCILE_MIN_AGE_S": "2",
         "QUEUE_MAX_DELIVERIES": "20", "QUEUE_USER_SHARE": "8", "QUOTA_CONCURRENT_JOBS": "100",
         "QUOTA_CHARS_PER_DAY": "100000000", "WORKER_HEARTBEAT_INTERVAL_S": "1", "WORKER_HEARTBEAT_STALE_S": "4",
-        "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", "PRESET_PREVIEWS": "false",
         **{f"RATE_LIMIT_{name}": "off" for name in ("SUBMIT", "IP_COSTLY", "WS_CONNECT")},
         "WS_MAX_PER_USER": "500",
     })
