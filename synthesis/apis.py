@@ -1,10 +1,10 @@
-"""Synthesis REST API: submit, list, get, cancel, delete. One view class per operation."""
+"""Synthesis REST API: submit, list, get, cancel, delete; preset previews. One view class per operation."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
 from . import selectors
 from .jobs_control import job_cancel, job_delete
 from .models import JobStatus, SynthesisJob
+from .previews import preview_list
 from .serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
 from .submit import synthesis_submit
 from .voice_input import submit_args
@@ -94,3 +95,18 @@ class SynthesisCancelApi(APIView):
     def post(self, request: Request, job_id: str) -> Response:
         job = job_cancel(job=_own_job(request, job_id))
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PreviewListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        engine = serializers.CharField()
+        voice = serializers.CharField(help_text="The preset's name (a system voice's preset_name).")
+        text = serializers.CharField()
+        audio_url = serializers.CharField(help_text="Public, content-addressed audio (MP3).")
+        duration = serializers.FloatField()
+
+    @extend_schema(responses=inline_serializer("PreviewList", {"previews": OutputSerializer(many=True)}),
+                   summary="A short sample of each preset voice (made once per engine version by a worker)")
+    def get(self, request: Request) -> Response:
+        previews = preview_list()
+        return Response({"previews": PreviewListApi.OutputSerializer(previews, many=True).data})

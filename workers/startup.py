@@ -1,4 +1,5 @@
-"""What a worker does once at start: load its engines, build the job executor, publish presets."""
+"""What a worker does once at start: load its engines, build the job executor, publish presets (and
+ask for their previews)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from glmtts_site.resilience import TRANSIENT_ERRORS
+from synthesis.previews import previews_request
 from voices.services import presets_sync
 
 from .asr import Transcriber, bundled_whisper_dir
@@ -43,8 +45,11 @@ def publish_presets(engines: dict[str, Engine]) -> None:
     close_old_connections()
     try:
         for engine in engines.values():
-            presets_sync(engine_id=engine.engine_id,
-                         presets=[(p.name, p.label, p.language) for p in engine.presets()])
+            presets = engine.presets()
+            presets_sync(engine_id=engine.engine_id, presets=[(p.name, p.label, p.language) for p in presets])
+            if settings.PRESET_PREVIEWS and presets:
+                previews_request(engine_id=engine.engine_id, engine_version=engine.version,
+                                 presets=[(p.name, p.language) for p in presets])
     except TRANSIENT_ERRORS:
         raise
     except Exception:

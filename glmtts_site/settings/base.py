@@ -213,6 +213,8 @@ GLMTTS_USE_PHONEME = env_bool("GLMTTS_USE_PHONEME", False)
 WORKER_ENGINES = env_list("WORKER_ENGINES", ["kokoro", "glmtts"] if GLMTTS_CKPT_DIR else ["kokoro"])
 DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "kokoro")
 ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)
+# A starting worker queues one short sample per preset voice its engines lack for their version.
+PRESET_PREVIEWS = env_bool("PRESET_PREVIEWS", True)
 # Any Kokoro ONNX model and voices file (e.g. the official v1.0 set); empty = the bundled one.
 KOKORO_MODEL_PATH = env_str("KOKORO_MODEL_PATH", "")
 KOKORO_VOICES_PATH = env_str("KOKORO_VOICES_PATH", "")

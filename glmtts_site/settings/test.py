@@ -25,6 +25,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 WORKER_HEARTBEAT_INTERVAL_S = 0.5
+# Off unless a test asks (workers it starts inherit the environment): preview jobs would join every
+# test's queue and engine counts.
+PRESET_PREVIEWS = env_bool("PRESET_PREVIEWS", False)  # noqa: F405
 # SQLite tests use a file (not :memory:) so worker subprocesses can share the test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405

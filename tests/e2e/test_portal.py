@@ -28,6 +28,7 @@ TEXT = "The portal speaks while it writes. Every sentence arrives on its own. Th
 def reference_wav(workers: Workers, tmp_path: Path) -> Path:
     """A reference clip made by the default engine itself, through the queue (before the browser
     starts: Playwright's sync API runs an event loop, and the ORM must not run inside one)."""
+    workers.extra_env["PRESET_PREVIEWS"] = "true"  # the studio's preset previews, made at start
     workers.start("e2e")
     job = job_create(owner=None, text="This is my voice, recorded for the portal test.", voice_preset="jf_nezumi")
     wait_for(lambda: SynthesisJob.objects.get(pk=job.pk).status == JobStatus.DONE, timeout_s=90,
@@ -60,6 +61,23 @@ def browser_page(daphne: Daphne, reference_wav: Path) -> Iterator[Any]:
 
 def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _preview_plays(page: Any) -> None:
+    """A preset voice's sample (made by the worker at start) plays from the button beside the picker."""
+    wait_for(lambda: any(p["voice"] == "jm_kumo" for p in page.request.get("/api/v1/previews").json()["previews"]),
+             timeout_s=90, what="Kumo's preview")
+    page.goto("/")
+    page.wait_for_function("() => [...document.getElementById('voice').options].some(o => o.text.startsWith('Kumo'))")
+    page.evaluate("""() => { const select = document.getElementById('voice');
+        select.value = [...select.options].find((o) => o.text.startsWith('Kumo')).value;
+        select.dispatchEvent(new Event('change')); }""")
+    page.wait_for_selector("#voice-preview:not([hidden])")
+    page.click("#voice-preview")
+    page.wait_for_function("() => document.getElementById('voice-preview').getAttribute('aria-pressed') === 'true'")
+    _shot(page, "06b-preset-preview")
+    page.click("#voice-preview")  # and stops
+    assert page.get_attribute("#voice-preview", "aria-pressed") == "false"
 
 
 def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, reference_wav: Path) -> None:
@@ -125,6 +143,8 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     page.wait_for_url("**/?job=*")
     page.wait_for_function("() => window.__glmtts.doneAt !== null && window.__glmtts.cacheHit === true")
     assert page.eval_on_selector("#voice", "select => select.value") == voice_id
+
+    _preview_plays(page)
 
     page.goto("/tokens/")
     page.fill("#token-name", "laptop")

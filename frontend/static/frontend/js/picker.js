@@ -1,6 +1,7 @@
 // The studio's voice and engine pickers: every voice says whether it will be cloned, and an engine
 // that is still loading says so (Synthesize waits for it; the rest of the page does not).
 import { api, el } from "./api.js";
+import { PresetPreview } from "./preview.js";
 import { cloningNote } from "./voice-notes.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,12 +13,14 @@ export class Pickers {
     this.engines = [];
     this.onReadyChange = onReadyChange;
     this.poll = null;
+    this.preview = new PresetPreview($("voice-preview"));
     $("voice").addEventListener("change", () => this.describe());
     $("engine").addEventListener("change", () => { this.relabel(); this.describe(); });
   }
 
   async load() {
     await this.loadEngines();
+    await this.preview.load().catch(() => {}); // no previews: the studio works without them
     await this.loadVoices();
   }
 
@@ -63,6 +66,7 @@ export class Pickers {
   }
 
   describe() {
+    this.preview.choose(this.voice(), $("engine").value);
     const note = cloningNote(this.voice(), this.engine(), this.engines);
     const line = $("voice-note");
     line.textContent = note.long;
