@@ -32,6 +32,7 @@ from .kokoro_presets import PRESET_LABELS, preset_embeddings
 logger = logging.getLogger(__name__)
 NATIVE_RATE = 24000
 SEGMENT_PAUSE_S = 0.25
+CLAUSE_PAUSE_S = 0.08  # after a first clause cut off to start the audio early: a comma's breath
 # Measured with Whisper base (3 Chinese sentences): kumo CER 0.07, gongitsune 0.09, alpha 0.23.
 DEFAULT_PRESET = "jm_kumo"
 CROSSFADE_S = 0.01
@@ -172,7 +173,8 @@ class KokoroEngine:
                 return
             audio = self.speak(segment.text, segment.language, voice.data, params.speed)
             if index < len(segments) - 1:
-                audio = np.concatenate([audio, silence(SEGMENT_PAUSE_S, NATIVE_RATE)])
+                pause = CLAUSE_PAUSE_S if segment.clause else SEGMENT_PAUSE_S
+                audio = np.concatenate([audio, silence(pause, NATIVE_RATE)])
             ready = joiner.push(resample(audio, NATIVE_RATE, rate))
             if len(ready):
                 yield AudioChunk(seq, ready, rate)

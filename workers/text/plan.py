@@ -6,17 +6,19 @@ from dataclasses import dataclass
 
 from .language import resolve_language
 from .normalize import normalize
-from .segment import sentences, split_segments
+from .segment import MAX_CHARS, MIN_CHARS, first_clause, sentences, split_segments
 
 
 @dataclass(frozen=True)
 class Segment:
     text: str
     language: str
+    clause: bool = False  # it ends inside a sentence (a cut first clause): a comma's pause follows, not a stop's
 
 
 def plan_segments(text: str, requested_language: str = "auto") -> list[Segment]:
-    """Sentences keep their own language when it is "auto", so mixed text is read correctly."""
+    """Sentences keep their own language when it is "auto", so mixed text is read correctly; a long
+    first segment gives up its first clause (segment.first_clause) so audio starts early."""
     planned: list[Segment] = []
     for sentence in sentences(text):
         language = resolve_language(sentence, requested_language)
@@ -25,12 +27,13 @@ def plan_segments(text: str, requested_language: str = "auto") -> list[Segment]:
                 planned[-1] = Segment(_join(planned[-1].text, part, language), language)
             else:
                 planned.append(Segment(part, language))
+    if planned and (cut := first_clause(planned[0].text, planned[0].language)) is not None:
+        language = planned[0].language
+        planned[:1] = [Segment(cut[0], language, clause=True), Segment(cut[1], language)]
     return planned
 
 
 def _too_short(previous: str, part: str, language: str) -> bool:
-    from .segment import MAX_CHARS, MIN_CHARS
-
     short = min(len(previous), len(part)) < MIN_CHARS[language]
     return short and len(previous) + len(part) + 1 <= MAX_CHARS[language]
 
@@ -41,4 +44,4 @@ def _join(previous: str, part: str, language: str) -> str:
 
 def normalized_text(segments: list[Segment]) -> str:
     """A canonical form of what will be spoken (used in the result fingerprint)."""
-    return "\n".join(f"{segment.language}:{segment.text}" for segment in segments)
+    return "\n".join(f"{segment.language}{',' if segment.clause else ''}:{segment.text}" for segment in segments)

@@ -14,6 +14,11 @@ import re
 MAX_CHARS = {"en": 300, "zh": 100}
 # A very short sentence ("Yes.") is merged into its neighbour: it would sound clipped alone.
 MIN_CHARS = {"en": 12, "zh": 4}
+# The first segment decides the time to first audio: a first segment longer than FIRST_CHARS is cut
+# after its first clause when that clause ends within FIRST_CLAUSE_MAX (so audio starts after a few
+# words, not after a whole long sentence); later segments stay long (fewer joins, steadier prosody).
+FIRST_CHARS = {"en": 60, "zh": 20}
+FIRST_CLAUSE_MAX = {"en": 120, "zh": 40}
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])|(?<=[.](?=\s))|\n+")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])")
@@ -77,3 +82,17 @@ def split_segments(text: str, language: str) -> list[str]:
             else:
                 segments.append(part)
     return segments
+
+
+def first_clause(segment: str, language: str) -> tuple[str, str] | None:
+    """(first clause, rest) of a long first segment, cut at clause punctuation; None to keep it whole."""
+    if len(segment) <= FIRST_CHARS.get(language, 60):
+        return None
+    low, high = MIN_CHARS.get(language, 12), FIRST_CLAUSE_MAX.get(language, 120)
+    for match in _CLAUSE_END.finditer(segment):
+        head, rest = segment[:match.start()].strip(), segment[match.start():].strip()
+        if len(head) > high:
+            return None
+        if len(head) >= low and len(rest) >= low:
+            return head, rest
+    return None
