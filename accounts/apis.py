@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from glmtts_site.serializers import StrictInputSerializer
+from synthesis.quotas import characters_left
 
 from . import selectors, services
 from .models import ApiToken
@@ -25,8 +26,6 @@ class TokenOutputSerializer(serializers.ModelSerializer):
 
 
 def _characters_left(user_id: int) -> int | None:
-    from synthesis.quotas import characters_left
-
     try:
         return characters_left(user_id)
     except RedisError:

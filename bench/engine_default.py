@@ -37,8 +37,8 @@ def rss_mib() -> float:
 
 def direct_run(engine: object, text: str) -> tuple[float, float, float]:
     """(first chunk s, total s, audio s) calling the engine in this process."""
-    from synthesis.params import SynthesisParams
     from workers.engines.base import AudioChunk
+    from workers.engines.params import SynthesisParams
 
     voice = engine.prepare_voice(preset=None, reference=None)  # type: ignore[attr-defined]
     started = time.perf_counter()
@@ -106,7 +106,7 @@ def main() -> None:
     from workers.engines.kokoro import KokoroEngine
 
     load_started = time.perf_counter()
-    engine = KokoroEngine(threads=settings.ENGINE_THREADS)
+    engine = KokoroEngine(threads=settings.ENGINE_THREADS, cache_dir=Path(settings.ENGINE_CACHE_DIR))
     engine.load("cpu")
     load_s = time.perf_counter() - load_started
     worker = start_worker(var_dir)

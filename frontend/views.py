@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import user_create
 from glmtts_site.ratelimit import RateLimited, client_ip, rate_limit
-from workers.engines.registry import engine_class, offered_engine_ids
+from workers.engine_registry import engine_class, offered_engine_ids
 
 from .forms import SignupForm, ThrottledAuthenticationForm, ThrottledPasswordChangeForm
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glmtts_site.errors import ApiError
+from workers.engines.params import SynthesisParams
 
 from .cache import cache_get
 from .models import JobStatus, SynthesisJob
-from .params import SynthesisParams
 from .services import ReferenceUpload, job_create, reference_from_bytes
 from .storage import read_output
 from .submit import request_key_if_known

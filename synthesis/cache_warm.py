@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from workers.engines.params import SynthesisParams
+
+from .cache import cache_get
 from .models import JobStatus, SynthesisJob
-from .params import SynthesisParams
 from .services import job_create
+from .submit import request_key_if_known
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,6 @@ class WarmReport:
 
 def warm_phrases(lines: list[str], *, voice: str = "", engine_id: str = "", fmt: str = "wav",
                  wait: bool = False, timeout_s: float = 3600.0) -> WarmReport:
-    from .cache import cache_get
-    from .submit import request_key_if_known
-
     phrases = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
     params = SynthesisParams(format=fmt)
     engine_id = engine_id or settings.DEFAULT_ENGINE

@@ -27,7 +27,7 @@ from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.ratelimit import RateLimited, cap_release, cap_take, rate_limit_async
 from glmtts_site.redis_conn import loop_redis
 
-from .events import END_GRACE_S, decode_event, events_key
+from .events import END_GRACE_S, decode_event, events_key, job_group
 from .models import SynthesisJob
 from .ws_jobs import cancel_owned_job, load_owned_job, queue_position, refresh_job, submit_from_socket
 from .ws_protocol import (
@@ -41,7 +41,6 @@ from .ws_protocol import (
     MessageBucket,
     final_frame,
     frame_for,
-    job_group,
     parse_after_seq,
 )
 

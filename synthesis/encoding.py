@@ -7,7 +7,7 @@ import io
 import numpy as np
 import soundfile as sf
 
-from workers.audio import resample
+from workers.engines.audio import resample
 
 CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
                  "pcm": "audio/L16"}

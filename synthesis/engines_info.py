@@ -8,8 +8,8 @@ import time
 from django.conf import settings
 
 from glmtts_site.redis_conn import get_redis, redis_key
-
-from .params import SynthesisParams
+from workers.engine_registry import engine_class
+from workers.engines.params import SynthesisParams
 
 ALL_OUTPUT_PARAMS = frozenset(SynthesisParams().to_dict()) - {"use_kv_cache", "use_prompt_cache"}
 
@@ -61,6 +61,4 @@ recent_versions = _RecentVersions()
 
 
 def output_params_for(engine_id: str) -> frozenset[str]:
-    from workers.engines.registry import engine_class
-
     return frozenset(getattr(engine_class(engine_id), "output_params", ALL_OUTPUT_PARAMS))

@@ -31,6 +31,11 @@ def events_key(job_id: str) -> str:
     return redis_key("job", job_id, "events")
 
 
+def job_group(job_id: str) -> str:
+    """The channel-layer group whose members hear that the job's stream has new events."""
+    return f"job.{job_id}"
+
+
 def cancel_key(job_id: str) -> str:
     return redis_key("job", job_id, "cancel")
 
@@ -120,6 +125,4 @@ def publish_event_sync(job_id: str, event_type: str, data: dict[str, Any]) -> No
     client.expire(key, settings.JOB_EVENTS_TTL_S)
     layer = get_channel_layer()
     if layer is not None:
-        from .ws_protocol import job_group
-
         async_to_sync(layer.group_send)(job_group(job_id), {"type": "job.event", "entry": str(entry_id)})

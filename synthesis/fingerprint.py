@@ -15,6 +15,10 @@ from typing import Any
 
 from django.conf import settings
 
+from workers.text.plan import normalized_text, plan_segments
+
+from .engines_info import output_params_for
+
 FINGERPRINT_VERSION = 1
 
 
@@ -67,10 +71,6 @@ def compute_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[s
 def request_fingerprint(*, engine_id: str, engine_version: str, voice: Mapping[str, str], text: str,
                         params: Mapping[str, Any], scope: str = "") -> str:
     """The fingerprint of a synthesis request, the same in the web process and the worker."""
-    from workers.text.plan import normalized_text, plan_segments
-
-    from .engines_info import output_params_for
-
     return compute_fingerprint(
         engine_id=engine_id, engine_version=engine_version, voice=voice,
         text=normalized_text(plan_segments(text, str(params.get("language", "auto")))),

@@ -30,12 +30,12 @@ from glmtts_site.api_errors import api_error_for
 from glmtts_site.errors import ApiError
 from glmtts_site.negotiation import JsonWhateverAccepted
 from glmtts_site.serializers import StrictFloatField, StrictInputSerializer, TextField, validated_with
+from workers.engine_registry import ENGINE_SPECS, offered_engine_ids
 from workers.engines.kokoro_presets import PRESET_LABELS
-from workers.engines.registry import ENGINE_FACTORIES, offered_engine_ids
+from workers.engines.params import SynthesisParams
 
 from .encoding import CONTENT_TYPES, wav_stream_header
 from .models import JobStatus, SynthesisJob
-from .params import SynthesisParams
 from .services import MAX_TEXT_CHARS
 from .storage import read_output
 from .streaming import ended_job_error, ensure_served, events_job_id, job_events
@@ -66,7 +66,7 @@ class SpeechInputSerializer(StrictInputSerializer):
     stream_format = serializers.ChoiceField(choices=["audio"], required=False, default="audio")
 
     def validate_model(self, value: str) -> str:
-        if value not in MODEL_ALIASES and value not in ENGINE_FACTORIES:
+        if value not in MODEL_ALIASES and value not in ENGINE_SPECS:
             raise serializers.ValidationError(f"Unknown model {value!r}; see GET /v1/models.")
         return value
 

@@ -13,7 +13,7 @@ import time
 
 from glmtts_site.errors import ApiError
 from voices.models import Voice
-from workers.engines.registry import engine_class
+from workers.engine_registry import engine_class
 
 PRESETS_CACHE_S = 30.0
 _known: dict[str, tuple[float, frozenset[str]]] = {}

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from glmtts_site.redis_conn import get_redis, redis_key
+from workers.engines.params import SynthesisParams
 
 from .encoding import EDGE_FORMAT
 from .engines_info import announced_versions
 from .models import JobStatus, SynthesisJob
-from .params import SynthesisParams
 from .selectors import audio_urls
 from .services import job_create
 

@@ -16,9 +16,9 @@ from glmtts_site.serializers import (
     StrictIntegerField,
     TextField,
 )
+from workers.engines.params import FORMATS, SAMPLE_RATES, STRATEGIES, STRATEGY_PRESETS, SynthesisParams
 
 from .models import SynthesisJob
-from .params import FORMATS, SAMPLE_RATES, STRATEGIES, STRATEGY_PRESETS, SynthesisParams
 from .selectors import audio_urls, job_status_url
 from .services import MAX_TEXT_CHARS
 

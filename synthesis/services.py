@@ -16,13 +16,13 @@ from glmtts_site.db_retry import on_fresh_connection
 from glmtts_site.errors import ApiError
 from voices.models import Voice
 from voices.services import reference_validated
+from workers.engines.params import SynthesisParams
 
 from . import quotas, singleflight
 from .cache import CachedResult
 from .dispatch import dispatch_new, dispatch_next_for, redispatch
 from .history import history_insert
 from .models import JobStatus, SynthesisJob
-from .params import SynthesisParams
 from .presets import check_voice_choice
 from .results import audio_token
 

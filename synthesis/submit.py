@@ -12,8 +12,9 @@ from redis.exceptions import RedisError
 from glmtts_site.errors import ApiError, ServiceUnavailable
 from glmtts_site.ratelimit import rate_limit
 from voices.models import Voice
-from workers.audio import sha256_hex
-from workers.engines.registry import ENGINE_FACTORIES, engine_unavailable_reason
+from workers.engine_registry import ENGINE_SPECS, engine_unavailable_reason
+from workers.engines.audio import sha256_hex
+from workers.engines.params import SynthesisParams
 
 from . import quotas, singleflight
 from .dispatch import dispatch_new
@@ -21,7 +22,6 @@ from .engines_info import announced_versions
 from .fingerprint import cache_scope
 from .lookup import cached_lookup, local_lookup, request_key
 from .models import SynthesisJob
-from .params import SynthesisParams
 from .presets import check_voice_choice
 from .services import ReferenceUpload, job_cached, job_create, job_create_cached, validate_request
 
@@ -102,7 +102,7 @@ def _checked(*, text: str, engine_id: str, voice_preset: str, reference: Referen
     """The request's text and engine, checked (ApiError otherwise)."""
     text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     engine_id = engine_id or settings.DEFAULT_ENGINE
-    if engine_id not in ENGINE_FACTORIES:
+    if engine_id not in ENGINE_SPECS:
         raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
     if (reason := engine_unavailable_reason(engine_id)) is not None:
         raise ApiError(reason, code="engine_unavailable", field="engine")

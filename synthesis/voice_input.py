@@ -11,8 +11,8 @@ from glmtts_site.errors import ApiError
 from voices.models import Voice
 from voices.selectors import voice_get_for
 from voices.services import upload_bytes
+from workers.engines.params import SynthesisParams
 
-from .params import SynthesisParams
 from .serializers import params_from
 from .services import ReferenceUpload, reference_from_bytes
 

@@ -1,4 +1,4 @@
-"""Turning stored job events into websocket frames (pure, no I/O), and the job's group name."""
+"""Turning stored job events into websocket frames (pure, no I/O)."""
 
 from __future__ import annotations
 
@@ -47,10 +47,6 @@ def parse_after_seq(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= MAX_SEQ:
         return None
     return value
-
-
-def job_group(job_id: str) -> str:
-    return f"job.{job_id}"
 
 
 def frame_for(event: JobEvent) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import soundfile as sf
 
-from workers.audio import AudioTooCostly, DecodeLimits, decode_bounded
+from workers.engines.audio import AudioTooCostly, DecodeLimits, decode_bounded
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import resample
+from .engines.audio import resample
 
 WHISPER_RATE = 16000
 # Without a simplified-Chinese prompt Whisper often writes traditional characters.

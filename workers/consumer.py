@@ -30,9 +30,8 @@ from django.utils import timezone
 from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
 from synthesis import services
 from synthesis.dispatch import dispatch_due, dispatch_for_idle_worker
-from synthesis.events import cancel_key, publish_event
+from synthesis.events import cancel_key, job_group, publish_event
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.ws_protocol import job_group
 
 from .jobrun import JobExecutor, Outcome
 from .queue import QueueEntry, WorkerQueue

@@ -13,7 +13,7 @@ from typing import Any
 
 from synthesis.models import JobStatus, SynthesisJob
 
-from .engines.registry import engine_class, offered_engine_ids
+from .engine_registry import engine_class, offered_engine_ids
 from .heartbeat import is_serving, live_workers
 
 RTF_SAMPLE = 50  # the most recent finished jobs per engine that the estimate is made from

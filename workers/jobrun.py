@@ -20,15 +20,15 @@ from synthesis import services, storage
 from synthesis.events import TERMINAL_EVENTS, last_event_type
 from synthesis.fingerprint import cache_scope, request_fingerprint, voice_identity
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.results import result_store
 from synthesis.selectors import audio_urls
 from synthesis.validation import AudioRejected, validate_audio
 from voices.audio import VoiceRejected, decode_reference
+from workers.engines.params import SynthesisParams
 from workers.text.language import resolve_language
 
 from .asr import Transcriber
-from .audio import decode_audio, sha256_hex, to_pcm16
+from .engines.audio import decode_audio, sha256_hex, to_pcm16
 from .engines.base import AudioChunk, Engine, EngineError, Progress, ReferenceClip, VoicePrompt
 from .voice_cache import VoicePromptCache
 

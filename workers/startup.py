@@ -15,8 +15,8 @@ from synthesis.previews import previews_request
 from voices.services import presets_sync
 
 from .asr import Transcriber, bundled_whisper_dir
+from .engine_registry import build_engine
 from .engines.base import Engine
-from .engines.registry import build_engine
 from .jobrun import JobExecutor
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from synthesis.params import SynthesisParams
 from workers.engines.base import AudioChunk, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
 from workers.engines.kokoro import KokoroEngine
+from workers.engines.params import SynthesisParams
 from workers.text.plan import plan_segments
 
 SECONDS_PER_CHAR = 0.06

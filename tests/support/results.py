@@ -9,9 +9,9 @@ from glmtts_site.redis_conn import get_redis
 from synthesis.engines_info import engines_key
 from synthesis.fingerprint import request_fingerprint, voice_identity
 from synthesis.models import SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.results import result_store
 from synthesis.services import job_create_cached
+from workers.engines.params import SynthesisParams
 
 ENGINE_VERSION = "kokoro-test-version"
 

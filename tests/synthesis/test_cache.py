@@ -14,10 +14,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from synthesis import cache as result_cache
 from synthesis.cache import cache_get, cache_key
 from synthesis.fingerprint import request_fingerprint, voice_identity
-from synthesis.params import SynthesisParams
 from synthesis.results import result_store
 from synthesis.services import job_create_cached
 from tests.support.results import ENGINE_VERSION, announce_engine, cached_result_for, speech_like
+from workers.engines.params import SynthesisParams
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 
 from synthesis.cache import cache_get, l1
 from synthesis.models import SynthesisJob
-from synthesis.params import SynthesisParams
 from tests.support.processes import Workers
 from tests.support.results import ENGINE_VERSION, cached_result_for, speech_like
+from workers.engines.params import SynthesisParams
 
 
 def _run(*args: str) -> str:

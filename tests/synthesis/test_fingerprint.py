@@ -7,7 +7,7 @@ import pytest
 
 from synthesis.engines_info import ALL_OUTPUT_PARAMS
 from synthesis.fingerprint import compute_fingerprint, request_fingerprint, voice_identity
-from synthesis.params import SynthesisParams
+from workers.engines.params import SynthesisParams
 
 BASE = SynthesisParams()
 

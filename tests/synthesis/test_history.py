@@ -17,7 +17,7 @@ from django.utils import timezone
 from synthesis import history
 from synthesis.history import HistoryWriter, _Queued, history_insert
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
+from workers.engines.params import SynthesisParams
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

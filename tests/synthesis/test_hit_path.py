@@ -26,11 +26,11 @@ from synthesis import engines_info
 from synthesis.fingerprint import request_fingerprint, voice_identity
 from synthesis.lookup import l1_hits, request_key
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.selectors import audio_urls, job_status_url
 from synthesis.serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
 from tests.support.clock import ManualClock, manual_clock
 from tests.support.results import ENGINE_VERSION, announce_engine, cached_result_for, finished_job
+from workers.engines.params import SynthesisParams
 
 URL = "/api/v1/syntheses"
 

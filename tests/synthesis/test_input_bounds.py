@@ -10,10 +10,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from glmtts_site.errors import ApiError
-from synthesis.params import SynthesisParams
 from synthesis.results import result_store
 from synthesis.submit import synthesis_submit
 from tests.support.results import ENGINE_VERSION, announce_engine, speech_like
+from workers.engines.params import SynthesisParams
 
 SUBMIT = "/api/v1/syntheses"
 SPEECH = "/v1/audio/speech"

@@ -11,10 +11,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.submit import synthesis_submit
 from tests.support.processes import Workers, wait_for
 from workers import queue
+from workers.engines.params import SynthesisParams
 from workers.heartbeat import live_workers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

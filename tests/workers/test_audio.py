@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workers.audio import CrossfadeJoiner, decode_audio, encode_wav, from_pcm16, resample, to_pcm16
+from workers.engines.audio import CrossfadeJoiner, decode_audio, encode_wav, from_pcm16, resample, to_pcm16
 
 
 def test_crossfade_joiner_keeps_length_minus_overlaps() -> None:

@@ -18,10 +18,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from synthesis.events import read_events, request_cancel
 from synthesis.jobs_control import job_cancel
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.quotas import characters_left
 from synthesis.submit import synthesis_submit
 from tests.support.engines import ToneEngine
+from workers.engines.params import SynthesisParams
 from workers.runner import WorkerRunner
 
 pytestmark = pytest.mark.django_db(transaction=True)

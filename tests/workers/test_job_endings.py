@@ -19,10 +19,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from synthesis.events import last_event_type, publish_event_sync, read_events
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.services import job_create
 from tests.support.engines import ToneEngine
 from workers.engines.base import Event, VoicePrompt
+from workers.engines.params import SynthesisParams
 from workers.runner import WorkerRunner
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from synthesis.params import SynthesisParams
+from .params import SynthesisParams
 
 
 class EngineError(Exception):

@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
-from synthesis.params import SynthesisParams
-from workers.audio import CrossfadeJoiner, resample, silence
-from workers.speaker import SpeakerEncoder, cosine
 from workers.text.plan import plan_segments
 
+from .audio import CrossfadeJoiner, resample, silence
 from .base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
 from .kokoro_presets import PRESET_LABELS, preset_embeddings
+from .params import SynthesisParams
+from .speaker import SpeakerEncoder, cosine
 
 logger = logging.getLogger(__name__)
 NATIVE_RATE = 24000
@@ -75,8 +74,10 @@ class KokoroEngine:
     bundled_presets = frozenset(PRESET_LABELS)
     needs_reference = False
 
-    def __init__(self, *, model_path: str = "", voices_path: str = "", threads: int = 2) -> None:
+    def __init__(self, *, cache_dir: Path, model_path: str = "", voices_path: str = "", threads: int = 2) -> None:
+        """`cache_dir`: where the bundled model is assembled and preset embeddings are kept."""
         self._model_path, self._voices_path, self._threads = model_path, voices_path, threads
+        self._cache_dir = cache_dir
         self._kokoro: Any = None
         self._zh_g2p: Any = None
         self._lock = threading.Lock()
@@ -93,7 +94,7 @@ class KokoroEngine:
         from kokoro_onnx import Kokoro
         from misaki import zh
 
-        cache_dir = Path(settings.ENGINE_CACHE_DIR)
+        cache_dir = self._cache_dir
         if self._model_path:
             model, voices = Path(self._model_path), Path(self._voices_path)
             model_sha = _file_sha256(model)
@@ -136,7 +137,7 @@ class KokoroEngine:
 
     def _presets_embedded(self) -> dict[str, np.ndarray]:
         if self._preset_embeddings is None:
-            self._preset_embeddings = preset_embeddings(self, Path(settings.ENGINE_CACHE_DIR))
+            self._preset_embeddings = preset_embeddings(self, self._cache_dir)
         return self._preset_embeddings
 
     def _english_phonemes(self, text: str) -> str:

@@ -14,10 +14,10 @@ from redis.exceptions import RedisError
 from glmtts_site.errors import ApiError
 from synthesis.events import follow_events
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.selectors import job_has_ended
 from synthesis.services import job_create, reference_from_bytes
 from synthesis.storage import read_output
+from workers.engines.params import SynthesisParams
 from workers.heartbeat import engine_has_worker
 
 WORKER_WAIT_S = 5.0

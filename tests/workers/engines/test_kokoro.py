@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from synthesis.params import SynthesisParams
 from tests.support.asr_metrics import char_error_rate, word_error_rate
 from workers.asr import Transcriber, bundled_whisper_dir
 from workers.engines.base import AudioChunk, EngineError, Event, Progress, ReferenceClip
 from workers.engines.kokoro import KokoroEngine
+from workers.engines.params import SynthesisParams
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ CHINESE = ["今天天气很好，我们一起去公园散步吧。", "请在中�
 
 @pytest.fixture(scope="module")
 def engine() -> KokoroEngine:
-    kokoro = KokoroEngine(threads=settings.ENGINE_THREADS)
+    kokoro = KokoroEngine(threads=settings.ENGINE_THREADS, cache_dir=Path(settings.ENGINE_CACHE_DIR))
     kokoro.load("cpu")
     return kokoro
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthesis.params import SynthesisParams
 from workers.engines.base import AudioChunk, EngineError, Progress, ReferenceClip
 from workers.engines.glmtts.checkpoint import CheckpointError, CheckpointLayout
 from workers.engines.glmtts.engine import GlmTtsEngine
+from workers.engines.params import SynthesisParams
 
 from .conftest import golden
 from .tiny_ckpt import build_tiny_checkpoint

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from synthesis.params import SynthesisParams
 from workers.engines.base import AudioChunk, ReferenceClip
 from workers.engines.glmtts.audio import mel_spectrogram
 from workers.engines.glmtts.engine import GlmTtsEngine
 from workers.engines.glmtts.pipeline import VoiceFeatures
 from workers.engines.glmtts.streaming import StreamingToken2Wav
+from workers.engines.params import SynthesisParams
 
 from .conftest import golden
 from .tiny_ckpt import build_tiny_checkpoint
@@ -115,7 +115,7 @@ def test_stream_without_codes_is_empty(engine: GlmTtsEngine, voice: VoiceFeature
 
 
 def test_unconfigured_engine_is_not_offered(settings: Any, tmp_path: Path) -> None:
-    from workers.engines.registry import offered_engine_ids
+    from workers.engine_registry import offered_engine_ids
 
     settings.GLMTTS_CKPT_DIR = ""
     assert offered_engine_ids() == ["kokoro"]

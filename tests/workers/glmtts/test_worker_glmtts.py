@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.params import SynthesisParams
 from synthesis.services import ReferenceUpload, job_create
 from tests.support.processes import Workers, wait_for
+from workers.engines.params import SynthesisParams
 
 from .conftest import golden
 from .tiny_ckpt import build_tiny_checkpoint

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import torch
 
-from synthesis.params import SynthesisParams
-
 from ..base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
+from ..params import SynthesisParams
 from .checkpoint import CheckpointError, CheckpointLayout
 from .longform import Code, PromptCache, Segment, generate_long, split_segments
 from .pipeline import GlmTtsModels, VoiceFeatures, checkpoint_paths_for_version

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workers.engines.registry import ENGINE_FACTORIES
+from workers.engine_registry import ENGINE_SPECS
 from workers.runner import EXIT_WEDGED, WorkerRunner
 
 
@@ -27,15 +27,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--engine", action="append", dest="engines",
                             help=f"Engine to load (repeatable); default {settings.WORKER_ENGINES}. "
-                                 f"Known: {', '.join(sorted(ENGINE_FACTORIES))}.")
+                                 f"Known: {', '.join(sorted(ENGINE_SPECS))}.")
         parser.add_argument("--device", default="cpu", help="cpu or cuda:N")
         parser.add_argument("--worker-id", default=None, help="Defaults to host:pid:random.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         engines = options["engines"] or list(settings.WORKER_ENGINES)
-        unknown = sorted(set(engines) - set(ENGINE_FACTORIES))
+        unknown = sorted(set(engines) - set(ENGINE_SPECS))
         if unknown:
-            raise CommandError(f"Unknown engine(s) {unknown}; known: {sorted(ENGINE_FACTORIES)}")
+            raise CommandError(f"Unknown engine(s) {unknown}; known: {sorted(ENGINE_SPECS)}")
         runner = WorkerRunner(device=_valid_device(options["device"]), engine_ids=engines,
                               worker_id=options["worker_id"])
         asyncio.run(runner.run())

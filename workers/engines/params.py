@@ -1,4 +1,5 @@
-"""Synthesis parameters: one typed definition shared by the API, the queue and the engines."""
+"""Synthesis parameters: one typed definition shared by the API, the queue and the engines (it lives
+with the engines, which import nothing of the site; the API and the queue import it from here)."""
 
 from __future__ import annotations
 

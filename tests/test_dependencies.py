@@ -1,0 +1,90 @@
+"""The dependency rule, read from the source (every import statement, at any depth):
+
+1. The engines and text processing are a library: `workers/engines/` and `workers/text/` import neither
+   Django (nor DRF, Channels) nor any package of the site, nor the rest of `workers/`. The site meets
+   them in `workers/engine_registry.py`, which builds them from the settings.
+2. No function-local import of the site's own modules: a cycle is broken by moving code, not hidden
+   (an app's `ready()` importing its signal handlers or schema extensions, Django's idiom, excepted).
+3. The web side never imports the worker process: `synthesis/`, `voices/`, `accounts/`, `frontend/` and
+   the site package import none of the modules that run jobs (WORKER_PROCESS); the worker uses
+   synthesis services, never the reverse.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE_PACKAGES = ("accounts", "frontend", "glmtts_site", "synthesis", "voices", "workers")
+LIBRARY = ("workers/engines", "workers/text")
+FRAMEWORKS = ("django", "rest_framework", "channels", "channels_redis", "daphne", "drf_spectacular")
+LIBRARY_MODULES = ("workers.engines", "workers.text")
+# The worker process's own modules: what runs jobs. The `workers` app's web views, the heartbeat and engine
+# state readers and the queue's depth are read by the web too; these never are.
+WORKER_PROCESS = ("workers.runner", "workers.consumer", "workers.jobrun", "workers.worker_loops", "workers.startup",
+                  "workers.asr", "workers.voice_tasks", "workers.voice_cache", "workers.control",
+                  "workers.management")
+
+
+def _modules(*roots: str) -> Iterator[Path]:
+    for root in roots:
+        for path in sorted((ROOT / root).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def _imports(path: Path) -> Iterator[tuple[str, ast.AST, bool]]:
+    """(absolute module name, node, inside a function) for every import in the file."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    tree = ast.parse(path.read_text(), filename=str(path))
+    local: set[int] = set()
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            local.update(id(node) for node in ast.walk(function) if isinstance(node, ast.Import | ast.ImportFrom))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node, id(node) in local
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            for alias in node.names:  # `from workers import runner` names the module workers.runner
+                yield f"{name}.{alias.name}", node, id(node) in local
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("path", list(_modules(*LIBRARY)), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_library_imports_nothing_of_the_site(path: Path) -> None:
+    for name, node, _ in _imports(path):
+        outside_library = _top(name) in SITE_PACKAGES and not name.startswith(LIBRARY_MODULES)
+        assert _top(name) not in FRAMEWORKS and not outside_library, \
+            f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')} imports {name}"
+
+
+def test_no_function_local_imports_of_the_site() -> None:
+    found = []
+    for path in _modules(*SITE_PACKAGES):
+        for name, node, local in _imports(path):
+            registers = path.name == "apps.py"  # ready() registering signal handlers and extensions: Django's idiom
+            if local and _top(name) in SITE_PACKAGES and not registers:
+                found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')} {name}")
+    assert found == []
+
+
+def test_the_web_side_never_imports_the_worker_process() -> None:
+    found = []
+    for path in _modules("accounts", "frontend", "glmtts_site", "synthesis", "voices"):
+        for name, node, _ in _imports(path):
+            if name.startswith(WORKER_PROCESS):
+                found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')} {name}")
+    assert found == []
