@@ -25,13 +25,14 @@ from glmtts_site.negotiation import JsonWhateverAccepted
 from glmtts_site.serializers import TextField, validated_with
 
 from .encoding import CONTENT_TYPES
+from .events import EventType
 from .models import JobStatus, SynthesisJob
-from .selectors import audio_urls
 from .serializers import SynthesisInputSerializer
 from .storage import read_output
 from .streaming import KEEPALIVE, ended_job_error, ensure_served, events_job_id, job_events, sse
 from .submit import synthesis_submit
 from .voice_input import submit_args
+from .ws_protocol import done_payload, frame_for
 
 
 class SeedTtsInputSerializer(SynthesisInputSerializer):
@@ -73,10 +74,11 @@ async def _sse_stream(job: SynthesisJob) -> AsyncIterator[bytes]:
             async for event in job_events(events_job_id(job), keepalive_s=SSE_KEEPALIVE_S):
                 if event.type == KEEPALIVE:
                     yield b": keepalive\n\n"
-                elif event.type == "tts.chunk" and event.pcm is not None:
+                elif event.type == EventType.CHUNK and event.pcm is not None:
                     yield sse("chunk", {**event.data, "audio": base64.b64encode(event.pcm).decode()})
-                elif event.type in ("tts.progress", "tts.started", "tts.requeued"):
-                    yield sse(event.type.split(".", 1)[1], event.data)
+                elif event.type in (EventType.PROGRESS, EventType.STARTED, EventType.REQUEUED):
+                    frame = frame_for(event) or {}  # the websocket's fields, so both surfaces say the same
+                    yield sse(event.type.split(".", 1)[1], {k: v for k, v in frame.items() if k != "type"})
             await sync_to_async(job.refresh_from_db)()
     except Exception as exc:  # the status line is sent: say it in the stream
         mapped = api_error_for(exc)
@@ -85,8 +87,7 @@ async def _sse_stream(job: SynthesisJob) -> AsyncIterator[bytes]:
         yield sse("error", {"job_id": str(job.pk), "code": mapped.code, "message": mapped.message})
         return
     if job.status == JobStatus.DONE:
-        yield sse("done", {"job_id": str(job.pk), "audio_urls": audio_urls(job), "duration": job.audio_duration_s,
-                           "cache_hit": job.cache_hit})
+        yield sse("done", done_payload(job))
     else:
         yield sse("error", {"job_id": str(job.pk), "status": job.status, "code": job.error_code,
                             "message": job.error_message})

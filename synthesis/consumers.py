@@ -27,7 +27,7 @@ from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.ratelimit import RateLimited, cap_release, cap_take, rate_limit_async
 from glmtts_site.redis_conn import loop_redis
 
-from .events import END_GRACE_S, decode_event, events_key, job_group
+from .events import END_GRACE_S, EventType, decode_event, events_key, job_group
 from .models import SynthesisJob
 from .ws_jobs import cancel_owned_job, load_owned_job, queue_position, refresh_job, submit_from_socket
 from .ws_protocol import (
@@ -196,7 +196,8 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
         assert self.job is not None and self.source is not None
         job = await refresh_job(self.job)
         if job.status == "queued":
-            await self.send_json({"type": "tts.queued", "job_id": str(job.pk), "position": await queue_position(job)})
+            position = await queue_position(job)
+            await self.send_json({"type": EventType.QUEUED, "job_id": str(job.pk), "position": position})
         after, quiet_since, slot_at = "0-0", time.monotonic(), time.monotonic()
         while True:
             if job.is_final and (time.monotonic() - quiet_since >= END_GRACE_S
@@ -228,7 +229,7 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
         frame = frame_for(event)
         if frame is None:
             return
-        if frame["type"] == "tts.chunk":
+        if frame["type"] == EventType.CHUNK:
             if frame["seq"] <= self.after_seq:
                 return  # the client has it (resume), or a rerun repeats what was sent (same inputs, same bytes)
             self.after_seq = frame["seq"]
@@ -261,7 +262,7 @@ class SynthesizeConsumer(JobStreamConsumer):
             mapped = api_error_for(exc)
             if mapped is None:
                 raise
-            await self.send_json({"type": "tts.failed", "code": mapped.code, "message": mapped.message,
+            await self.send_json({"type": EventType.FAILED, "code": mapped.code, "message": mapped.message,
                                   "field": mapped.field})
             return
         self.started.set()

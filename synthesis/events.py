@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import redis
@@ -19,12 +20,27 @@ from django.conf import settings
 
 from glmtts_site.redis_conn import get_redis, redis_key
 
+
+class EventType(StrEnum):
+    """Every event of a job's stream, and the websocket's own `tts.queued` frame: one vocabulary for the
+    worker that writes them and every surface that reads them (websocket, SSE, the OpenAI stream)."""
+
+    QUEUED = "tts.queued"  # websocket only: the place in the queue, from the row
+    STARTED = "tts.started"
+    PROGRESS = "tts.progress"
+    CHUNK = "tts.chunk"
+    REQUEUED = "tts.requeued"
+    DONE = "tts.done"
+    FAILED = "tts.failed"
+    CANCELLED = "tts.cancelled"
+
+
+TERMINAL_EVENTS = frozenset({EventType.DONE, EventType.FAILED, EventType.CANCELLED})
 # A reader whose job row is final stops waiting for the stream's terminal event after this many
 # quiet seconds and ends from the row: a worker killed between its final write and that event leaves
 # a stream without an end (the next worker to see the job's entry adds it, but only after the
 # visibility timeout).
 END_GRACE_S = 10.0
-TERMINAL_EVENTS = frozenset({"tts.done", "tts.failed", "tts.cancelled"})
 
 
 def events_key(job_id: str) -> str:

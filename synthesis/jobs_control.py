@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .dispatch import redispatch
-from .events import publish_event_sync, request_cancel
+from .events import EventType, publish_event_sync, request_cancel
 from .models import JobStatus, SynthesisJob
 from .services import job_mark_cancelled
 
@@ -12,7 +12,7 @@ def job_cancel(*, job: SynthesisJob) -> SynthesisJob:
     """Queued jobs end at once; a running one stops at the worker's next chunk boundary."""
     if job.status == JobStatus.QUEUED:
         if job_mark_cancelled(job_id=str(job.pk)):
-            publish_event_sync(str(job.pk), "tts.cancelled", {})  # no worker will: tell the followers
+            publish_event_sync(str(job.pk), EventType.CANCELLED, {})  # no worker will: tell the followers
     elif job.status == JobStatus.RUNNING:
         request_cancel(str(job.pk))
     job.refresh_from_db()

@@ -35,6 +35,7 @@ from workers.engines.kokoro_presets import PRESET_LABELS
 from workers.engines.params import SynthesisParams
 
 from .encoding import CONTENT_TYPES, wav_stream_header
+from .events import EventType
 from .models import JobStatus, SynthesisJob
 from .services import MAX_TEXT_CHARS
 from .storage import read_output
@@ -95,7 +96,7 @@ async def _streamed_pcm(job: SynthesisJob, fmt: str) -> AsyncIterator[bytes]:
         return
     try:
         async for event in job_events(events_job_id(job)):
-            if event.type == "tts.chunk" and event.pcm:
+            if event.type == EventType.CHUNK and event.pcm:
                 yield event.pcm
     except Exception as exc:  # the status line is sent: end the stream (the client sees it short)
         if api_error_for(exc) is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .events import JobEvent
+from .events import EventType, JobEvent
 from .models import SynthesisJob
 from .selectors import audio_urls
 
@@ -52,19 +52,25 @@ def parse_after_seq(value: Any) -> int | None:
 def frame_for(event: JobEvent) -> dict[str, Any] | None:
     """The JSON frame for an event (chunks are followed by one binary PCM16 frame); None to skip."""
     data = event.data
-    if event.type == "tts.progress":
-        return {"type": "tts.progress", "stage": data["stage"], "fraction": round(data["fraction"], 4),
-                "segment": data["done"], "segments": data["total"]}
-    if event.type == "tts.chunk":
-        return {"type": "tts.chunk", "seq": data["seq"], "sample_rate": data["sample_rate"],
+    if event.type == EventType.PROGRESS:
+        # The same fields on every surface (websocket and SSE); done/total are the stream's own names.
+        return {"type": EventType.PROGRESS, "stage": data["stage"], "fraction": round(data["fraction"], 4),
+                "segment": data["done"], "segments": data["total"], "done": data["done"], "total": data["total"]}
+    if event.type == EventType.CHUNK:
+        return {"type": EventType.CHUNK, "seq": data["seq"], "sample_rate": data["sample_rate"],
                 "samples": data["samples"], "duration": data["duration"]}
-    if event.type in ("tts.started", "tts.failed", "tts.cancelled", "tts.requeued"):
+    if event.type in (EventType.STARTED, EventType.FAILED, EventType.CANCELLED, EventType.REQUEUED):
         return {"type": event.type, **data}
     return None  # tts.done is built from the committed row, not the event
 
 
 def done_frame(job: SynthesisJob) -> dict[str, Any]:
-    return {"type": "tts.done", "job_id": str(job.pk), "audio_urls": audio_urls(job),
+    return {"type": EventType.DONE, **done_payload(job)}
+
+
+def done_payload(job: SynthesisJob) -> dict[str, Any]:
+    """What every surface says of a finished job (the done event, the websocket and SSE frames): one builder."""
+    return {"job_id": str(job.pk), "audio_urls": audio_urls(job),
             "duration": job.audio_duration_s, "sample_rate": job.sample_rate, "cache_hit": job.cache_hit,
             "voice": job.voice_note,
             "timings": {"queue_wait_s": job.queue_wait_s, "first_chunk_s": job.first_chunk_s,
@@ -75,5 +81,5 @@ def final_frame(job: SynthesisJob) -> dict[str, Any]:
     if job.status == "done":
         return done_frame(job)
     if job.status == "cancelled":
-        return {"type": "tts.cancelled", "job_id": str(job.pk)}
-    return {"type": "tts.failed", "job_id": str(job.pk), "code": job.error_code, "message": job.error_message}
+        return {"type": EventType.CANCELLED, "job_id": str(job.pk)}
+    return {"type": EventType.FAILED, "job_id": str(job.pk), "code": job.error_code, "message": job.error_message}

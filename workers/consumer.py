@@ -30,7 +30,7 @@ from django.utils import timezone
 from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
 from synthesis import services
 from synthesis.dispatch import dispatch_due, dispatch_for_idle_worker
-from synthesis.events import cancel_key, job_group, publish_event
+from synthesis.events import EventType, cancel_key, job_group, publish_event
 from synthesis.models import JobStatus, SynthesisJob
 
 from .jobrun import JobExecutor, Outcome
@@ -129,13 +129,13 @@ class JobConsumer:
         logger.error("Dead-lettering job %s: %s", entry.job_id, reason)
         await database_sync_to_async(services.job_mark_failed)(job_id=entry.job_id, code="too_many_attempts",
                                                                message=reason)
-        await self.publish(entry.job_id, "tts.failed", {"code": "too_many_attempts", "message": reason})
+        await self.publish(entry.job_id, EventType.FAILED, {"code": "too_many_attempts", "message": reason})
         await self.queue.dead_letter(entry, reason)
 
     async def hand_back(self, entry: QueueEntry, reason: str) -> None:
         """The job goes to the next worker: its row back to queued, a fresh entry, our claim released."""
         await database_sync_to_async(services.job_mark_requeued)(job_id=entry.job_id, reason=reason)
-        await self._quietly(self.publish(entry.job_id, "tts.requeued", {"reason": reason}))
+        await self._quietly(self.publish(entry.job_id, EventType.REQUEUED, {"reason": reason}))
         await self.queue.hand_back(entry)
 
     async def publish(self, job_id: str, event_type: str, data: dict[str, Any], pcm: bytes | None = None) -> None:

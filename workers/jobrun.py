@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from synthesis import services, storage
-from synthesis.events import TERMINAL_EVENTS, last_event_type
+from synthesis.events import TERMINAL_EVENTS, EventType, last_event_type
 from synthesis.fingerprint import cache_scope, request_fingerprint, voice_identity
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.results import result_store
-from synthesis.selectors import audio_urls
 from synthesis.validation import AudioRejected, validate_audio
+from synthesis.ws_protocol import done_payload
 from voices.audio import VoiceRejected, decode_reference
 from workers.engines.params import SynthesisParams
 from workers.text.language import resolve_language
@@ -70,13 +70,13 @@ class JobExecutor:
         if job.is_final:
             self._repair_end(job, emit)
             return Outcome("skipped", "already final")
-        emit("tts.started", {"attempt": job.attempts, "worker": self.worker_id}, None)
+        emit(EventType.STARTED, {"attempt": job.attempts, "worker": self.worker_id}, None)
         state = _RunState(started=time.monotonic())
         try:
             return self._run(job, state, cancel=cancel, shutdown=shutdown, emit=emit)
         except (EngineError, AudioRejected) as exc:
             services.job_mark_failed(job_id=job_id, code=exc.code, message=exc.message, produced=state.produced)
-            emit("tts.failed", {"code": exc.code, "message": exc.message}, None)
+            emit(EventType.FAILED, {"code": exc.code, "message": exc.message}, None)
             return Outcome("failed", exc.code)
 
     def _engine(self, engine_id: str, emit: Emit) -> Engine:
@@ -84,7 +84,7 @@ class JobExecutor:
         if engine is None:
             raise EngineError("unknown_engine", f"This worker has no engine {engine_id!r}.")
         if not engine.loaded:  # offloaded while idle: bring it back (said first: it takes a while)
-            emit("tts.progress", _stage("loading"), None)
+            emit(EventType.PROGRESS, _stage("loading"), None)
             engine.load(self.device)
         return engine
 
@@ -99,7 +99,7 @@ class JobExecutor:
             raise EngineError("unreadable_reference", f"The reference audio was refused: {exc.message}") from exc
         prompt = job.prompt_text
         if not prompt and not job.skip_whisper:
-            emit("tts.progress", _stage("transcribing"), None)
+            emit(EventType.PROGRESS, _stage("transcribing"), None)
             transcript = self.transcriber.transcribe(samples, rate)
             job.transcript = prompt = transcript.text
             services.job_record(job=job, fields=["transcript"])
@@ -147,7 +147,7 @@ class JobExecutor:
         assert abs(result.duration_s - duration) < 1e-6
         services.job_mark_done(job=job, result=result, first_chunk_s=first_chunk_s,
                                total_s=time.monotonic() - started)
-        emit("tts.done", self._done_payload(job), None)
+        emit(EventType.DONE, done_payload(job), None)
         return Outcome("done")
 
     def _stream(self, job: SynthesisJob, engine: Engine, voice: VoicePrompt, params: SynthesisParams,
@@ -160,13 +160,13 @@ class JobExecutor:
                 return self._cancelled(job, state, emit)
             if isinstance(event, Progress):
                 state.produced = event.done / max(1, event.total)
-                emit("tts.progress", {"stage": event.stage, "done": event.done, "total": event.total,
+                emit(EventType.PROGRESS, {"stage": event.stage, "done": event.done, "total": event.total,
                                       "fraction": state.produced}, None)
             elif isinstance(event, AudioChunk):
                 if state.first_chunk_s is None:
                     state.first_chunk_s = time.monotonic() - state.started
                 state.chunks.append(event.samples)
-                emit("tts.chunk", {"seq": event.seq, "sample_rate": event.sample_rate,
+                emit(EventType.CHUNK, {"seq": event.seq, "sample_rate": event.sample_rate,
                                    "samples": len(event.samples), "duration": round(event.duration_s, 4)},
                      to_pcm16(event.samples))
         return None
@@ -175,19 +175,19 @@ class JobExecutor:
     def _cancelled(job: SynthesisJob, state: _RunState, emit: Emit) -> Outcome:
         """Cancelled between events: the segments made so far are paid for, the rest refunded."""
         services.job_mark_cancelled(job_id=str(job.id), produced=state.produced)
-        emit("tts.cancelled", {}, None)
+        emit(EventType.CANCELLED, {}, None)
         return Outcome("cancelled")
 
     def _finish_from_storage(self, job: SynthesisJob, name: str, started: float, emit: Emit) -> Outcome:
         params = SynthesisParams.from_dict(job.params)
         samples, rate = decode_audio(storage.read_output(name))
-        emit("tts.chunk", {"seq": 0, "sample_rate": rate, "samples": len(samples),
+        emit(EventType.CHUNK, {"seq": 0, "sample_rate": rate, "samples": len(samples),
                            "duration": round(len(samples) / rate, 4)}, to_pcm16(samples))
         result = result_store(fingerprint=job.fingerprint, samples=samples, sample_rate=rate, fmt=params.format,
                               engine_id=job.engine_id, engine_version=job.engine_version, voice_key="stored",
                               voice_note=job.voice_note)
         services.job_mark_done(job=job, result=result, first_chunk_s=None, total_s=time.monotonic() - started)
-        emit("tts.done", self._done_payload(job), None)
+        emit(EventType.DONE, done_payload(job), None)
         return Outcome("done", "from stored output")
 
     def _repair_end(self, job: SynthesisJob, emit: Emit) -> None:
@@ -196,15 +196,8 @@ class JobExecutor:
         if last_event_type(str(job.pk)) in TERMINAL_EVENTS:
             return
         if job.status == JobStatus.DONE:
-            emit("tts.done", self._done_payload(job), None)
+            emit(EventType.DONE, done_payload(job), None)
         elif job.status == JobStatus.FAILED:
-            emit("tts.failed", {"code": job.error_code, "message": job.error_message}, None)
+            emit(EventType.FAILED, {"code": job.error_code, "message": job.error_message}, None)
         else:
-            emit("tts.cancelled", {}, None)
-
-    @staticmethod
-    def _done_payload(job: SynthesisJob) -> dict[str, Any]:
-        return {"duration": job.audio_duration_s, "sample_rate": job.sample_rate, "cache_hit": job.cache_hit,
-                "audio_urls": audio_urls(job), "voice": job.voice_note,
-                "timings": {"queue_wait_s": job.queue_wait_s, "first_chunk_s": job.first_chunk_s,
-                            "total_s": job.total_s, "rtf": job.rtf}}
+            emit(EventType.CANCELLED, {}, None)

@@ -104,6 +104,10 @@ def test_seed_tts_sse_streams_chunks_before_done(stack: Daphne, token: str) -> N
     assert "progress" in names and names.count("chunk") >= 6
     assert status_at_first_chunk == JobStatus.RUNNING
     assert events[-1][1]["audio_urls"]
+    # The websocket's fields, from the same builders: progress and the end say the same on both surfaces.
+    progress = next(data for name, data in events if name == "progress")
+    assert {"stage", "fraction", "segment", "segments", "done", "total"} <= set(progress)
+    assert {"job_id", "audio_urls", "duration", "sample_rate", "cache_hit", "voice", "timings"} <= set(events[-1][1])
 
 
 def test_seed_tts_needs_auth_and_valid_input(stack: Daphne, token: str) -> None:

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError
-from synthesis.events import follow_events
+from synthesis.events import EventType, follow_events
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.selectors import job_has_ended
 from synthesis.services import job_create, reference_from_bytes
@@ -88,9 +88,9 @@ class Command(BaseCommand):
         try:
             for event in follow_events(str(job.id), timeout_s=timeout_s,
                                        row_is_final=lambda: job_has_ended(job.id)):
-                if event.type == "tts.progress":
+                if event.type == EventType.PROGRESS:
                     self.stderr.write(f"  {event.data['stage']} {event.data['done']}/{event.data['total']}")
-                elif event.type in ("tts.started", "tts.requeued"):
+                elif event.type in (EventType.STARTED, EventType.REQUEUED):
                     self.stderr.write(f"  {event.type.split('.')[1]} {event.data}")
         except TimeoutError as exc:
             raise CommandError(f"{exc}. Is a worker running (python manage.py run_worker)?") from exc
