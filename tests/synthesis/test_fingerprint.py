@@ -42,9 +42,24 @@ def test_reference_prompt_text_changes_the_key() -> None:
     assert _key(voice=one) != _key(voice=other)
 
 
-@pytest.mark.parametrize("field,value", [("use_kv_cache", False), ("use_prompt_cache", False)])
-def test_switches_that_do_not_change_bytes_leave_the_key_alone(field: str, value: Any) -> None:
-    assert _key(replace(BASE, **{field: value})) == _key()
+def _engine_key(engine_id: str, params: SynthesisParams) -> str:
+    """The key as each engine really computes it (its own output parameters)."""
+    return request_fingerprint(engine_id=engine_id, engine_version="v", voice=voice_identity(preset="a"),
+                               text="Hello.", params=params.to_dict())
+
+
+@pytest.mark.parametrize("engine_id", ["kokoro", "glmtts"])
+def test_the_kv_cache_switch_never_changes_the_key(engine_id: str) -> None:
+    """The true attention KV cache changes the speed, not the bytes."""
+    assert _engine_key(engine_id, replace(BASE, use_kv_cache=False)) == _engine_key(engine_id, BASE)
+
+
+def test_the_prompt_cache_keys_glmtts_only() -> None:
+    """GLM-TTS's cross-segment prompt cache changes what it says (earlier segments prompt later ones);
+    Kokoro has none."""
+    off = replace(BASE, use_prompt_cache=False)
+    assert _engine_key("glmtts", off) != _engine_key("glmtts", BASE)
+    assert _engine_key("kokoro", off) == _engine_key("kokoro", BASE)
 
 
 def test_numbers_are_canonical() -> None:
