@@ -5,7 +5,7 @@ from __future__ import annotations
 from .dispatch import redispatch
 from .events import EventType, publish_event_sync, request_cancel
 from .models import JobStatus, SynthesisJob
-from .services import job_mark_cancelled
+from .services import job_mark_cancelled, job_mark_retried
 
 
 def job_cancel(*, job: SynthesisJob) -> SynthesisJob:
@@ -29,9 +29,7 @@ def job_delete(*, job: SynthesisJob) -> None:
 
 def job_retry(*, job: SynthesisJob) -> bool:
     """Staff: run a failed or cancelled job again (its owner's quota is not charged twice)."""
-    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+    if not job_mark_retried(job_id=str(job.pk)):
         return False
-    SynthesisJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, error_code="", error_message="",
-                                                  finished_at=None, leader=None)
     redispatch(str(job.pk))
     return True

@@ -27,6 +27,24 @@ from .presets import check_voice_choice
 from .results import audio_token
 
 MAX_TEXT_CHARS = 5000
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
+ENDED_WITHOUT_RESULT = (JobStatus.FAILED, JobStatus.CANCELLED)
+# Every status change of a job, written once: the service, the status it sets, the statuses it changes.
+# Each one is a conditional update on these, so a late, repeated or racing call changes nothing it should
+# not (tests/synthesis/test_transitions.py). job_mark_done is the run's own end, written by the worker
+# holding the job's lock; the rest of the code changes no status.
+TRANSITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "job_mark_running": (JobStatus.RUNNING, UNFINISHED),  # a worker takes it (again, after a crash)
+    "job_mark_done": (JobStatus.DONE, UNFINISHED),
+    "job_mark_failed": (JobStatus.FAILED, UNFINISHED),
+    "job_mark_cancelled": (JobStatus.CANCELLED, UNFINISHED),
+    "job_mark_requeued": (JobStatus.QUEUED, UNFINISHED),  # handed back, or its run crashed
+    "job_mark_retried": (JobStatus.QUEUED, ENDED_WITHOUT_RESULT),  # staff: run it again
+}
+
+
+def _changeable(service: str) -> list[str]:
+    return list(TRANSITIONS[service][1])
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,7 @@ def job_mark_running(*, job_id: str, worker_id: str) -> SynthesisJob | None:
     now = timezone.now()
     with transaction.atomic():
         job = SynthesisJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_final:
+        if job is None or job.status not in _changeable("job_mark_running"):
             return job
         job.status, job.worker_id, job.started_at = JobStatus.RUNNING, worker_id, now
         job.attempts = F("attempts") + 1
@@ -139,7 +157,7 @@ def job_mark_done(*, job: SynthesisJob, result: CachedResult, first_chunk_s: flo
     job.error_code = job.error_message = ""
     job.save()
     _job_ended(job)
-    for follower in job.followers.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+    for follower in job.followers.filter(status__in=UNFINISHED):
         _apply_result(follower, result)
         follower.status, follower.finished_at = JobStatus.DONE, timezone.now()
         follower.total_s = (follower.finished_at - follower.created_at).total_seconds()
@@ -151,12 +169,12 @@ def job_mark_done(*, job: SynthesisJob, result: CachedResult, first_chunk_s: flo
 @on_fresh_connection
 def job_mark_failed(*, job_id: str, code: str, message: str, produced: float = 0.0) -> None:
     """`produced`: the share of the job's segments made before it failed (what its owner pays for)."""
-    SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    SynthesisJob.objects.filter(pk=job_id, status__in=_changeable("job_mark_failed")).update(
         status=JobStatus.FAILED, error_code=code, error_message=message[:2000], finished_at=timezone.now())
     job = SynthesisJob.objects.filter(pk=job_id, status=JobStatus.FAILED).first()
     if job is not None:  # (also when an earlier try ended it and then lost its connection: the rest once)
         _job_ended(job, produced=produced)
-        for follower in job.followers.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+        for follower in job.followers.filter(status__in=UNFINISHED):
             job_mark_failed(job_id=str(follower.pk), code=code, message=message)
 
 
@@ -164,7 +182,7 @@ def job_mark_failed(*, job_id: str, code: str, message: str, produced: float = 0
 def job_mark_cancelled(*, job_id: str, produced: float = 0.0) -> bool:
     """`produced`: the share of the job's segments made (and streamed) before the cancel: it is paid
     for; the rest of the characters go back to the owner's daily quota."""
-    ended = SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    ended = SynthesisJob.objects.filter(pk=job_id, status__in=_changeable("job_mark_cancelled")).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now())
     job = SynthesisJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).first()
     if job is not None:  # (also when an earlier try ended it and then lost its connection: the rest once)
@@ -188,8 +206,16 @@ def _promote_a_follower(job: SynthesisJob) -> None:
 @on_fresh_connection
 def job_mark_requeued(*, job_id: str, reason: str) -> None:
     """Back to queued after a handed-back or crashed run; the row keeps why."""
-    SynthesisJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    SynthesisJob.objects.filter(pk=job_id, status__in=_changeable("job_mark_requeued")).update(
         status=JobStatus.QUEUED, worker_id="", error_message=reason[:2000])
+
+
+@on_fresh_connection
+def job_mark_retried(*, job_id: str) -> bool:
+    """Staff: a failed or cancelled job goes back to the queue with a clean slate (its owner is not
+    charged again: it holds no quota). True if it did; the caller dispatches it."""
+    return bool(SynthesisJob.objects.filter(pk=job_id, status__in=_changeable("job_mark_retried")).update(
+        status=JobStatus.QUEUED, error_code="", error_message="", finished_at=None, leader=None))
 
 
 def _job_ended(job: SynthesisJob, *, produced: float | None = None) -> None:

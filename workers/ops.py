@@ -7,7 +7,7 @@ from typing import Any
 
 from glmtts_site.redis_conn import get_redis
 from synthesis.dispatch import redispatch
-from synthesis.models import JobStatus, SynthesisJob
+from synthesis.services import job_mark_retried
 
 from . import queue
 
@@ -46,8 +46,7 @@ def requeue_dead_letter(entry_id: str) -> str | None:
     if not rows:
         return None
     job_id = _text(rows[0][1][b"job"])
-    SynthesisJob.objects.filter(pk=job_id).update(status=JobStatus.QUEUED, error_code="", error_message="",
-                                                  finished_at=None)
-    redispatch(job_id)
+    if job_mark_retried(job_id=job_id):  # (a job retried or deleted meanwhile keeps what it has)
+        redispatch(job_id)
     client.xdel(queue.dead_letter_key(), entry_id)
     return job_id
