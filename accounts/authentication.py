@@ -9,22 +9,19 @@ from rest_framework.request import Request
 
 from .selectors import api_token_authenticate
 from .services import api_token_touch
+from .tokens import parse_bearer
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
-            return None
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != self.keyword.lower():
-            return None  # Basic etc. are not ours; let other authenticators decide.
-        raw = raw.strip()
-        if not raw or " " in raw:
+        bearer = parse_bearer(authentication.get_authorization_header(request).decode("latin-1"))
+        if not bearer.is_bearer:
+            return None  # no header, or Basic etc.: not ours; let other authenticators decide
+        if bearer.token is None:
             raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
-        token = api_token_authenticate(raw=raw)
+        token = api_token_authenticate(raw=bearer.token)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         api_token_touch(token=token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -14,6 +15,24 @@ TOKEN_PREFIX = "gtts_"
 _SECRET_BYTES = 32
 # Writing last_used_at on every request would turn every API read into a DB write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class BearerHeader:
+    """An `Authorization` header read the same way on every surface (DRF, websockets, the hit path):
+    `is_bearer` when its scheme is Bearer (any case); `token` the credential, or None when malformed
+    (empty, or with spaces inside)."""
+
+    is_bearer: bool
+    token: str | None
+
+
+def parse_bearer(header: str) -> BearerHeader:
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return BearerHeader(is_bearer=False, token=None)
+    raw = raw.strip()
+    return BearerHeader(is_bearer=True, token=raw if raw and " " not in raw else None)
 
 
 def new_raw_token() -> str:

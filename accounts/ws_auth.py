@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 
 from .selectors import api_token_authenticate
+from .tokens import parse_bearer
 
 
 @database_sync_to_async
@@ -25,9 +26,8 @@ class BearerTokenWebsocketMiddleware(BaseMiddleware):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         headers = dict(scope.get("headers", []))
-        header = headers.get(b"authorization", b"").decode("latin-1")
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() == "bearer" and raw.strip():
-            user = await _user_for_token(raw.strip())
+        bearer = parse_bearer(headers.get(b"authorization", b"").decode("latin-1"))
+        if bearer.is_bearer:  # a malformed one is refused as DRF refuses it, not passed over for the session
+            user = await _user_for_token(bearer.token) if bearer.token else None
             scope = {**scope, "user": user} if user else {**scope, "user": None, "auth_error": "invalid_token"}
         return await super().__call__(scope, receive, send)

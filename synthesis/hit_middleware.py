@@ -32,6 +32,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.models import ApiToken
 from accounts.selectors import api_token_resolved_recently
+from accounts.tokens import parse_bearer
 from glmtts_site.errors import ApiError
 from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.resilience import TRANSIENT_ERRORS
@@ -98,10 +99,8 @@ def plain_cache_hit(request: HttpRequest) -> SynthesisJob | None:
 
 
 def _recent_bearer_token(request: HttpRequest) -> ApiToken | None:
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not raw or " " in raw.strip():
-        return None
-    return api_token_resolved_recently(raw=raw.strip())
+    bearer = parse_bearer(request.headers.get("Authorization", ""))
+    return api_token_resolved_recently(raw=bearer.token) if bearer.token is not None else None
 
 
 def _plain_json_fields(request: HttpRequest) -> dict[str, Any] | None:
