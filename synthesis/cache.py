@@ -144,6 +144,3 @@ def _delete_quietly(key: str) -> None:
         cache.delete(key)
 
 
-def cache_delete(fingerprint: str) -> None:
-    _delete_quietly(cache_key(fingerprint))
-    l1.clear()

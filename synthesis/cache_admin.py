@@ -10,7 +10,6 @@ from django.core.cache import cache
 from glmtts_site.redis_conn import get_redis, redis_key
 
 from .cache import KEY_PREFIX, STATS_KEY, l1
-from .models import SynthesisJob
 
 
 def _raw_keys(pattern: str) -> list[str]:
@@ -68,6 +67,3 @@ def cache_stats() -> CacheStats:
     return CacheStats(hits=counters.get("hits", 0), misses=counters.get("misses", 0),
                       stale=counters.get("stale", 0), keys=len(keys), memory_bytes=memory)
 
-
-def jobs_for_voice(voice: str) -> int:
-    return SynthesisJob.objects.filter(voice_preset=voice).count()

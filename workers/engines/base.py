@@ -26,10 +26,6 @@ class EngineError(Exception):
         self.message = message
 
 
-class SynthesisCancelled(Exception):
-    """Raised by the worker when a job's cancel flag was seen between chunks."""
-
-
 @dataclass(frozen=True)
 class ReferenceClip:
     """A reference voice: mono float32 samples, their rate, sha256 of the canonical audio, transcript."""

@@ -20,10 +20,3 @@ def detect_language(text: str) -> str:
 def resolve_language(text: str, requested: str) -> str:
     return detect_language(text) if requested in ("", "auto") else requested
 
-
-def has_han(text: str) -> bool:
-    return bool(_HAN.search(text))
-
-
-def has_latin(text: str) -> bool:
-    return bool(_LATIN.search(text))
