@@ -86,6 +86,7 @@ class WorkerQueue:
     def __init__(self, client: aioredis.Redis, consumer: str, stream: str | None = None) -> None:
         self.client, self.consumer = client, consumer
         self.stream = stream or stream_key()
+        self.dead_stream = f"{self.stream}:dead"  # (the job queue's is dead_letter_key())
         self.visibility_ms = int(settings.QUEUE_VISIBILITY_TIMEOUT_S * 1000)
         self.max_deliveries = settings.QUEUE_MAX_DELIVERIES
 
@@ -154,7 +155,7 @@ class WorkerQueue:
             await self.client.hdel(entries_key(), entry.job_id)
 
     async def dead_letter(self, entry: QueueEntry, reason: str) -> None:
-        await self.client.xadd(dead_letter_key(), {"job": entry.job_id, "entry": entry.entry_id,
+        await self.client.xadd(self.dead_stream, {"job": entry.job_id, "entry": entry.entry_id,
                                                    "reason": reason, "at": str(time.time())}, maxlen=10000)
         await self.ack(entry)
 

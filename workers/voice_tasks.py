@@ -23,13 +23,16 @@ def _clip(voice: Voice) -> ReferenceClip:
     return ReferenceClip(samples=samples, sample_rate=rate, sha256=voice.audio_sha256, prompt_text=voice.prompt_text)
 
 
-def transcribe_voice(voice: Voice, transcriber: Transcriber) -> None:
+def transcribe_voice(voice: Voice, transcriber: Transcriber, *, last_attempt: bool = True) -> None:
+    """The transcript; on an error the voice says "failed" only on the last attempt (the task is
+    retried before that, and the state stays pending)."""
     try:
         clip = _clip(voice)
         transcript = transcriber.transcribe(clip.samples, clip.sample_rate,
                                             language=voice.language or None)
     except Exception:
-        Voice.objects.filter(pk=voice.pk).update(transcript_state=TranscriptState.FAILED)
+        if last_attempt:
+            voice_task_given_up(f"{TRANSCRIBE}:{voice.pk}")
         raise
     # Only fill in a transcript nobody typed meanwhile.
     Voice.objects.filter(pk=voice.pk, transcript_state=TranscriptState.PENDING).update(
@@ -59,7 +62,17 @@ def compute_features(voice: Voice, engines: dict[str, Engine]) -> None:
         row.save()
 
 
-def run_voice_task(task: str, *, engines: dict[str, Engine], transcriber: Transcriber) -> str:
+def voice_task_given_up(task: str) -> None:
+    """A task that will not be tried again (its last attempt failed, or it was dead-lettered): a
+    transcript still pending says failed, so the owner can type one."""
+    kind, _, voice_id = task.partition(":")
+    if kind == TRANSCRIBE:
+        Voice.objects.filter(pk=voice_id, transcript_state=TranscriptState.PENDING).update(
+            transcript_state=TranscriptState.FAILED)
+
+
+def run_voice_task(task: str, *, engines: dict[str, Engine], transcriber: Transcriber,
+                   last_attempt: bool = True) -> str:
     close_old_connections()
     try:
         kind, _, voice_id = task.partition(":")
@@ -67,7 +80,7 @@ def run_voice_task(task: str, *, engines: dict[str, Engine], transcriber: Transc
         if voice is None or not voice.audio:
             return "skipped (voice gone)"
         if kind == TRANSCRIBE:
-            transcribe_voice(voice, transcriber)
+            transcribe_voice(voice, transcriber, last_attempt=last_attempt)
         elif kind == FEATURES:
             compute_features(voice, engines)
         else:

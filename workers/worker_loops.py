@@ -17,8 +17,8 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from .control import control_channel, release_gpu_memory
-from .queue import WorkerQueue
-from .voice_tasks import run_voice_task
+from .queue import QueueEntry, WorkerQueue
+from .voice_tasks import run_voice_task, voice_task_given_up
 
 if TYPE_CHECKING:
     from .runner import WorkerRunner
@@ -38,23 +38,37 @@ class WorkerLoops:
         return self.runner.stop_event.is_set()
 
     async def voice_loop(self) -> None:
-        consumer = self.runner.consumer
-        assert consumer is not None
-        loop = asyncio.get_running_loop()
+        """Voice tasks as jobs are run: acked when done; after an error left pending, so that the
+        queue delivers them again after the visibility timeout; dead-lettered (their own stream) after
+        QUEUE_MAX_DELIVERIES attempts, or at once when a worker died in each of them."""
         queue = self.voice_queue
         while not self.stopping:
             entry = await queue.reclaim_one() or await queue.read_new(block_ms=1000)
-            if entry is None:
-                continue
-            if entry.deliveries <= queue.max_deliveries:
-                try:  # on the inference thread: engines and Whisper are not used from two threads at once
-                    task = functools.partial(run_voice_task, entry.job_id, engines=self.runner.engines,
-                                             transcriber=consumer.executor.transcriber)
-                    outcome = await loop.run_in_executor(consumer.pool, task)
-                    logger.info("Voice task %s: %s", entry.job_id, outcome)
-                except Exception:
-                    logger.exception("Voice task %s failed", entry.job_id)
-            await queue.ack(entry)
+            if entry is not None:
+                await self.run_voice_entry(entry)
+
+    async def run_voice_entry(self, entry: QueueEntry) -> None:
+        consumer, queue = self.runner.consumer, self.voice_queue
+        assert consumer is not None
+        if entry.deliveries > queue.max_deliveries:
+            await asyncio.to_thread(voice_task_given_up, entry.job_id)
+            await queue.dead_letter(entry, f"Delivered {entry.deliveries} times without finishing.")
+            return
+        last = entry.deliveries == queue.max_deliveries
+        task = functools.partial(run_voice_task, entry.job_id, engines=self.runner.engines,
+                                 transcriber=consumer.executor.transcriber, last_attempt=last)
+        try:  # on the inference thread: engines and Whisper are not used from two threads at once
+            outcome = await asyncio.get_running_loop().run_in_executor(consumer.pool, task)
+        except Exception as exc:
+            if not last:
+                logger.warning("Voice task %s failed (attempt %d of %d; retried): %s", entry.job_id,
+                               entry.deliveries, queue.max_deliveries, exc)
+                return  # pending: delivered again after the visibility timeout
+            logger.exception("Voice task %s failed on its last attempt", entry.job_id)
+            await queue.dead_letter(entry, f"{type(exc).__name__}: {exc}"[:500])
+            return
+        logger.info("Voice task %s: %s", entry.job_id, outcome)
+        await queue.ack(entry)
 
     async def reconcile_loop(self) -> None:
         while not self.stopping:
