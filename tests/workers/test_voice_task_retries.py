@@ -9,6 +9,7 @@ import io
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -67,7 +68,8 @@ def _voice(media: Path, *, readable: bool) -> Voice:
 
 
 def _dead_letters(client: redis.Redis) -> list[str]:
-    return [fields[b"job"].decode() for _, fields in client.xrange(f"{voice_tasks_key()}:dead")]
+    entries: Any = client.xrange(f"{voice_tasks_key()}:dead")
+    return [fields[b"job"].decode() for _, fields in entries]
 
 
 async def test_a_failed_task_is_tried_again_and_then_succeeds(worker: WorkerRunner, media_tmp: Path,
