@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,9 +21,9 @@ from synthesis.events import last_event_type, publish_event_sync, read_events
 from synthesis.models import JobStatus, SynthesisJob
 from synthesis.services import job_create
 from tests.support.engines import ToneEngine
+from tests.support.inproc import until
 from workers.engines.base import Event, VoicePrompt
 from workers.engines.params import SynthesisParams
-from workers.runner import WorkerRunner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TEXT = "A line whose ending matters. It has a second sentence too."
@@ -46,29 +46,6 @@ class ConnectionLosingEngine(ToneEngine):
         connection.connection.close()
 
 
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[ToneEngine], Any]]:
-    tasks: list[tuple[WorkerRunner, asyncio.Task[None]]] = []
-
-    async def start(engine: ToneEngine) -> WorkerRunner:
-        runner = WorkerRunner(worker_id=f"endings-{len(tasks)}", engines={"kokoro": engine})
-        tasks.append((runner, asyncio.create_task(runner.run())))
-        await _until(lambda: runner.consumer is not None, "the worker to be ready")
-        return runner
-
-    yield start
-    for runner, task in tasks:
-        runner.request_stop("test over")
-        await asyncio.wait({task}, timeout=30)
-
-
-async def _until(predicate: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 @sync_to_async
 def _row(job_id: str) -> SynthesisJob:
     return SynthesisJob.objects.get(pk=job_id)
@@ -88,7 +65,7 @@ async def test_a_final_write_that_loses_its_connection_finishes_in_the_first_att
     job = await sync_to_async(job_create)(owner=None, text=TEXT)
     done = await _final(str(job.pk))
     assert done.status == JobStatus.DONE and done.attempts == 1 and engine.runs == 1
-    await _until(lambda: last_event_type(str(job.pk)) == "tts.done", "the end event")
+    await until(lambda: last_event_type(str(job.pk)) == "tts.done", "the end event")
 
 
 @sync_to_async
@@ -105,7 +82,7 @@ async def test_a_job_left_final_without_its_end_gets_it_from_the_next_worker(ser
     job_id = await _left_done_without_its_end()
     engine = ToneEngine()
     await serve(engine)
-    await _until(lambda: last_event_type(job_id) == "tts.done", "the end event")
+    await until(lambda: last_event_type(job_id) == "tts.done", "the end event")
     events = await sync_to_async(read_events)(job_id)
     assert [event.type for event in events] == ["tts.started", "tts.done"]
     assert events[-1].data["duration"] == 2.5 and engine.runs == 0  # from the row; nothing synthesized again

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from synthesis.models import JobStatus, SynthesisJob
 from synthesis.services import job_create
 from tests.support.engines import ToneEngine
 from workers import queue
-from workers.runner import EXIT_WEDGED, WorkerRunner
+from workers.runner import EXIT_WEDGED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TEXT = "A short line for the worker to speak."
@@ -29,35 +28,6 @@ def fast_worker(settings: SettingsWrapper, redis_isolated: redis.Redis) -> None:
     settings.WORKER_STALL_S = 1.5
     settings.QUEUE_VISIBILITY_TIMEOUT_S = 2.0
     settings.WORKER_HEARTBEAT_INTERVAL_S = 0.3
-
-
-class Served:
-    def __init__(self, runner: WorkerRunner, task: asyncio.Task[None]) -> None:
-        self.runner, self.task = runner, task
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[ToneEngine], Any]]:
-    started: list[Served] = []
-
-    async def start(engine: ToneEngine) -> Served:
-        runner = WorkerRunner(worker_id=f"inproc-{len(started)}", engines={"kokoro": engine})
-        served = Served(runner, asyncio.create_task(runner.run()))
-        started.append(served)
-        await _until(lambda: runner.consumer is not None, "the worker to be ready")
-        return served
-
-    yield start
-    for served in started:
-        served.runner.request_stop("test over")
-        await asyncio.wait({served.task}, timeout=30)
-
-
-async def _until(predicate: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @sync_to_async
