@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from glmtts_site.serializers import StrictInputSerializer
-from synthesis.quotas import characters_left
+from synthesis.jobs.quotas import characters_left
 
 from . import selectors, services
 from .models import ApiToken

@@ -85,8 +85,8 @@ def _serve(port: int, var_dir: Path) -> subprocess.Popen[bytes]:
 
 def _first_result(var_dir: Path) -> None:
     """A real worker makes the audio once; then it leaves, so the benchmark measures the web side only."""
-    from synthesis.events import follow_events
-    from synthesis.services import job_create
+    from synthesis.jobs.events import follow_events
+    from synthesis.jobs.services import job_create
 
     log = (var_dir / "worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_worker"], cwd=ROOT,

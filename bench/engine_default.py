@@ -57,7 +57,7 @@ def forget_results() -> None:
 
     from django.conf import settings
 
-    from synthesis.cache_admin import cache_purge
+    from synthesis.results.cache_admin import cache_purge
 
     cache_purge(everything=True)
     shutil.rmtree(Path(settings.MEDIA_ROOT) / "outputs", ignore_errors=True)
@@ -65,8 +65,8 @@ def forget_results() -> None:
 
 def worker_run(text: str) -> tuple[float, float]:
     """(first chunk s, total s) as a client sees it: submit, queue, worker process, event stream."""
-    from synthesis.events import follow_events
-    from synthesis.services import job_create
+    from synthesis.jobs.events import follow_events
+    from synthesis.jobs.services import job_create
 
     forget_results()
     started = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from synthesis.consumers import JobStreamConsumer, SynthesizeConsumer
+from synthesis.realtime.consumers import JobStreamConsumer, SynthesizeConsumer
 
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/jobs/<uuid:job_id>/", JobStreamConsumer.as_asgi()),

@@ -4,8 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from synthesis import compat_views, openai_views
 from synthesis.audio_views import audio
+from synthesis.compat import openai_views
+from synthesis.compat import seed_views as compat_views
 from voices.seed_api import SeedVoicesApi
 from workers import admin_views
 from workers.apis import GpuOffloadApi, GpuStatusApi

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .jobs_control import job_cancel, job_retry
-from .models import SynthesisJob
+from synthesis.jobs.control import job_cancel, job_retry
+from synthesis.models import SynthesisJob
 
 
 @admin.register(SynthesisJob)

@@ -14,14 +14,13 @@ from rest_framework.views import APIView
 from accounts.selectors import authenticated_user
 from glmtts_site.negotiation import RememberingContentNegotiation
 from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
-
-from . import selectors
-from .jobs_control import job_cancel, job_delete
-from .models import JobStatus, SynthesisJob
-from .previews import preview_list
-from .serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
-from .submit import synthesis_submit
-from .voice_input import submit_args
+from synthesis.jobs import selectors
+from synthesis.jobs.control import job_cancel, job_delete
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
+from synthesis.submit.previews import preview_list
+from synthesis.submit.services import synthesis_submit
+from synthesis.submit.voice_input import submit_args
 
 
 def submit_from_validated(request: Request, data: dict[str, Any]) -> SynthesisJob:

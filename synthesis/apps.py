@@ -9,4 +9,4 @@ class SynthesisConfig(AppConfig):
     verbose_name = "Synthesis jobs and result cache"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (a deleted job's reference copy is deleted with it)
+        from synthesis import signals  # noqa: F401  (a deleted job's reference copy is deleted with it)

@@ -16,9 +16,9 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from .edge import CDN_IMMUTABLE, IMMUTABLE, ranged_file_response
-from .encoding import CONTENT_TYPES
-from .selectors import job_by_token
+from glmtts_site.edge import CDN_IMMUTABLE, IMMUTABLE, ranged_file_response
+from synthesis.jobs.selectors import job_by_token
+from synthesis.results.encoding import CONTENT_TYPES
 
 
 @lru_cache(maxsize=4096)

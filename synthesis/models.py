@@ -67,7 +67,7 @@ class SynthesisJob(models.Model):
                              "produced (its share of the segments) once cancelled or failed; 0 for cache hits.")
     dispatched_at = models.DateTimeField(
         null=True, blank=True, help_text="When it went on the worker queue; empty while it waits for its owner's "
-                                         "turn (see synthesis.dispatch).")
+                                         "turn (see synthesis.jobs.dispatch).")
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
 

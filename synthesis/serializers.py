@@ -16,11 +16,10 @@ from glmtts_site.serializers import (
     StrictIntegerField,
     TextField,
 )
-from workers.engines.params import FORMATS, SAMPLE_RATES, STRATEGIES, STRATEGY_PRESETS, SynthesisParams
-
-from .models import SynthesisJob
-from .selectors import audio_urls, job_status_url
-from .services import MAX_TEXT_CHARS
+from synthesis.jobs.selectors import audio_urls, job_status_url
+from synthesis.models import SynthesisJob
+from synthesis.submit.checks import MAX_TEXT_CHARS
+from workers.engines.params import FORMATS, SAMPLE_RATES, STRATEGIES
 
 
 class SynthesisInputSerializer(StrictInputSerializer):
@@ -88,18 +87,6 @@ def validated_input(fields: dict[str, Any]) -> dict[str, Any]:
         return validated_submit_input(fields)
     except serializers.ValidationError as exc:
         raise api_error_from_validation(exc) from exc
-
-
-def params_from(data: dict[str, Any]) -> SynthesisParams:
-    """The strategy fills in sampling values the request left out; explicit ones win."""
-    preset = STRATEGY_PRESETS[data.get("strategy", "balanced")]
-    return SynthesisParams(
-        sample_rate=int(data.get("sample_rate", 24000)), format=data.get("format", "wav"),
-        seed=data.get("seed", 0), speed=data.get("speed", 1.0), strategy=data.get("strategy", "balanced"),
-        temperature=float(data.get("temperature") or preset["temperature"]),
-        top_p=float(data.get("top_p") or preset["top_p"]), top_k=int(data.get("top_k") or preset["top_k"]),
-        language=data.get("language", "auto"), use_kv_cache=data.get("use_kv_cache", True),
-        use_prompt_cache=data.get("use_prompt_cache", True))
 
 
 class JobOutputSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import SynthesisJob
+from synthesis.models import SynthesisJob
 
 
 @receiver(post_delete, sender=SynthesisJob, dispatch_uid="synthesis.job_reference_cleanup")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import apis
+from synthesis import apis
 
 urlpatterns = [
     path("syntheses", apis.SynthesisCollectionApi.as_view(), name="api-syntheses"),

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from accounts.services import api_token_create
 from accounts.token_cache import token_cache
 from glmtts_site.redis_conn import _client_for, channel_layer_host
-from synthesis.presets import forget_presets
+from synthesis.submit.presets import forget_presets
 from tests.support.processes import Daphne, RedisServer, Workers
 
 PASSWORD = "correct horse battery staple 42"

@@ -8,6 +8,10 @@
 3. The web side never imports the worker process: `synthesis/`, `voices/`, `accounts/`, `frontend/` and
    the site package import none of the modules that run jobs (WORKER_PROCESS); the worker uses
    synthesis services, never the reverse.
+4. Inside `synthesis/`, the sub-packages are layers, and a module imports only its own layer or those
+   below it (SYNTHESIS_LAYERS): models and engine facts < results (storage, cache) < jobs (the lifecycle,
+   events, the queue's feed) < submit (the one road that creates jobs) < the surfaces (REST views and
+   serializers, websockets and streams, the compatible APIs, admin, commands) < the cache-hit hot path.
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ LIBRARY_MODULES = ("workers.engines", "workers.text")
 WORKER_PROCESS = ("workers.runner", "workers.consumer", "workers.jobrun", "workers.worker_loops", "workers.startup",
                   "workers.asr", "workers.voice_tasks", "workers.voice_cache", "workers.control",
                   "workers.management")
+
+
+SYNTHESIS_LAYERS: tuple[tuple[str, ...], ...] = (
+    ("synthesis.models", "synthesis.engines_info", "synthesis.signals", "synthesis.apps"),
+    ("synthesis.results",),
+    ("synthesis.jobs",),
+    ("synthesis.submit",),
+    ("synthesis.serializers", "synthesis.apis", "synthesis.audio_views", "synthesis.realtime", "synthesis.compat",
+     "synthesis.admin", "synthesis.urls", "synthesis.management"),
+    ("synthesis.hotpath",),
+)
 
 
 def _modules(*roots: str) -> Iterator[Path]:
@@ -88,3 +103,31 @@ def test_the_web_side_never_imports_the_worker_process() -> None:
             if name.startswith(WORKER_PROCESS):
                 found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')} {name}")
     assert found == []
+
+
+def _layer(module: str) -> int | None:
+    for index, prefixes in enumerate(SYNTHESIS_LAYERS):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
+            return index
+    return None
+
+
+def test_every_synthesis_module_has_a_layer() -> None:
+    unplaced = [str(path.relative_to(ROOT)) for path in _modules("synthesis")
+                if path.name != "__init__.py" and _layer(_module_name(path)) is None]
+    assert unplaced == []
+
+
+def test_synthesis_sub_packages_import_only_downwards() -> None:
+    found = []
+    for path in _modules("synthesis"):
+        own = _layer(_module_name(path))
+        for name, node, _ in _imports(path):
+            target = _layer(name) if _top(name) == "synthesis" else None
+            if own is not None and target is not None and target > own:
+                found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')} imports {name}")
+    assert found == []
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from glmtts_site.edge import PRIVATE, ranged_file_response
 from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
 from glmtts_site.serializers import StrictInputSerializer
-from synthesis.edge import PRIVATE, ranged_file_response
 
 from . import selectors, services
 from .models import Visibility, Voice

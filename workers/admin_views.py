@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from synthesis.cache_admin import cache_purge, cache_stats
-from synthesis.cache_warm import warm_phrases
+from synthesis.results.cache_admin import cache_purge, cache_stats
+from synthesis.submit.cache_warm import warm_phrases
 
 from .control import send_offload
 from .heartbeat import live_workers

@@ -28,9 +28,9 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
-from synthesis import services
-from synthesis.dispatch import dispatch_due, dispatch_for_idle_worker
-from synthesis.events import EventType, cancel_key, job_group, publish_event
+from synthesis.jobs import services
+from synthesis.jobs.dispatch import dispatch_due, dispatch_for_idle_worker
+from synthesis.jobs.events import EventType, cancel_key, job_group, publish_event
 from synthesis.models import JobStatus, SynthesisJob
 
 from .jobrun import JobExecutor, Outcome
@@ -45,7 +45,7 @@ EMIT_TIMEOUT_S = 60.0  # the inference thread waits at most this long for an eve
 def _stale_unfinished_job_ids(older_than_s: float, limit: int = 200) -> list[str]:
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
     # Followers have no entry on purpose: their leader's result finishes them; jobs waiting for their
-    # owner's turn have none yet (synthesis.dispatch).
+    # owner's turn have none yet (synthesis.jobs.dispatch).
     rows = SynthesisJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff,
                                        leader__isnull=True, dispatched_at__isnull=False)
     return [str(pk) for pk in rows.order_by("created_at").values_list("pk", flat=True)[:limit]]
@@ -88,7 +88,7 @@ class JobConsumer:
 
     async def next_entry(self) -> QueueEntry | None:
         """The next entry to run; when there is none, this idle worker pulls a job that waits for its
-        owner's turn (synthesis.dispatch), to be read on the next round."""
+        owner's turn (synthesis.jobs.dispatch), to be read on the next round."""
         self.beat()
         entry = await self.queue.reclaim_one() or await self.queue.read_new(block_ms=1000)
         if entry is None:

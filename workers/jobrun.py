@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from synthesis import services, storage
-from synthesis.events import TERMINAL_EVENTS, EventType, last_event_type
-from synthesis.fingerprint import cache_scope, request_fingerprint, voice_identity
+from synthesis.jobs import services
+from synthesis.jobs.events import TERMINAL_EVENTS, EventType, last_event_type
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.results import result_store
-from synthesis.validation import AudioRejected, validate_audio
-from synthesis.ws_protocol import done_payload
+from synthesis.realtime.protocol import done_payload
+from synthesis.results import storage
+from synthesis.results.publish import result_store
+from synthesis.results.validation import AudioRejected, validate_audio
+from synthesis.submit.fingerprint import cache_scope, request_fingerprint, voice_identity
 from voices.audio import VoiceRejected, decode_reference
 from workers.engines.params import SynthesisParams
 from workers.text.language import resolve_language

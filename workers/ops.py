@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from glmtts_site.redis_conn import get_redis
-from synthesis.dispatch import redispatch
-from synthesis.services import job_mark_retried
+from synthesis.jobs.dispatch import redispatch
+from synthesis.jobs.services import job_mark_retried
 
 from . import queue
 

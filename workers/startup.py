@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from glmtts_site.resilience import TRANSIENT_ERRORS
-from synthesis.previews import previews_request
+from synthesis.submit.previews import previews_request
 from voices.services import presets_sync
 
 from .asr import Transcriber, bundled_whisper_dir

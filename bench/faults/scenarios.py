@@ -117,7 +117,7 @@ class Load:
 
 def busy_worker(procs: Procs, spared: set[str]) -> tuple[str, str] | None:
     """A live worker running a job (not in `spared`) that is streaming audio: (worker name, job id)."""
-    from synthesis.events import read_events
+    from synthesis.jobs.events import read_events
     from synthesis.models import JobStatus, SynthesisJob
     from workers.heartbeat import live_workers
 

@@ -56,7 +56,7 @@ MIDDLEWARE = [
     # Per-address limit of the costly POST routes (before the cache-hit answer: hits count too).
     "glmtts_site.middleware.ClientRateLimitMiddleware",
     # Last and sync on purpose: answers plain cache hits, and keeps the chain sync under ASGI.
-    "synthesis.hit_middleware.CacheHitMiddleware",
+    "synthesis.hotpath.middleware.CacheHitMiddleware",
 ]
 
 ROOT_URLCONF = "glmtts_site.urls"
@@ -221,7 +221,7 @@ KOKORO_VOICES_PATH = env_str("KOKORO_VOICES_PATH", "")
 # A pending entry idle this long belongs to a dead worker and is reclaimed by another.
 QUEUE_VISIBILITY_TIMEOUT_S = env_float("QUEUE_VISIBILITY_TIMEOUT_S", 60.0)
 QUEUE_MAX_DELIVERIES = env_int("QUEUE_MAX_DELIVERIES", 3, minimum=1)
-# Fair scheduling (synthesis.dispatch): jobs per owner on the worker queue at once; the rest wait their
+# Fair scheduling (synthesis.jobs.dispatch): jobs per owner on the worker queue at once; the rest wait their
 # turn, so owners take turns. Idle workers pull waiting jobs anyway, so no capacity is left unused.
 QUEUE_USER_SHARE = env_int("QUEUE_USER_SHARE", 1, minimum=1)
 QUEUE_RECONCILE_INTERVAL_S = env_float("QUEUE_RECONCILE_INTERVAL_S", 30.0)
@@ -239,6 +239,8 @@ CACHE_TTL_S = env_int("CACHE_TTL_S", 86400, minimum=1)
 RESULT_CACHE_SCOPE = env_str("RESULT_CACHE_SCOPE", "shared")
 if RESULT_CACHE_SCOPE not in ("shared", "user"):
     raise ImproperlyConfigured(f"RESULT_CACHE_SCOPE must be shared or user, got {RESULT_CACHE_SCOPE!r}.")
+# The cache-hit hot path (synthesis/hotpath/): off = every submit goes through the DRF view.
+CACHE_HIT_FAST_PATH = env_bool("CACHE_HIT_FAST_PATH", True)
 # Hot-path shortcuts of cache hits (0 = off): how long a web process keys lookups with the engine
 # versions it read last, and how long hits answered from its L1 wait to be added to the shared stats.
 ENGINE_VERSIONS_CACHE_S = env_float("ENGINE_VERSIONS_CACHE_S", 1.0)

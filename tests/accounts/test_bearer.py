@@ -8,8 +8,8 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 
 from accounts.tokens import BearerHeader, parse_bearer
-from synthesis.services import job_create
-from synthesis.ws_protocol import CLOSE_NOT_SIGNED_IN
+from synthesis.jobs.services import job_create
+from synthesis.realtime.protocol import CLOSE_NOT_SIGNED_IN
 from tests.support.sockets import open_socket
 
 

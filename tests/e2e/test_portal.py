@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
-from synthesis.storage import read_output
+from synthesis.results.storage import read_output
 from tests.conftest import PASSWORD
 from tests.support.processes import ROOT, Daphne, Workers, wait_for
 

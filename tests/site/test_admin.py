@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from synthesis.cache import cache_get, l1
+from synthesis.jobs.services import job_mark_failed
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_mark_failed
+from synthesis.results.cache import cache_get, l1
 from tests.support.results import cached_result_for, finished_job
 from tests.support.voices import make_voice as _voice
 from voices.models import Visibility, Voice

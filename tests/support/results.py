@@ -7,10 +7,10 @@ from django.contrib.auth.models import User
 
 from glmtts_site.redis_conn import get_redis
 from synthesis.engines_info import engines_key
-from synthesis.fingerprint import request_fingerprint, voice_identity
+from synthesis.jobs.services import job_create_cached
 from synthesis.models import SynthesisJob
-from synthesis.results import result_store
-from synthesis.services import job_create_cached
+from synthesis.results.publish import result_store
+from synthesis.submit.fingerprint import request_fingerprint, voice_identity
 from workers.engines.params import SynthesisParams
 
 ENGINE_VERSION = "kokoro-test-version"
@@ -40,7 +40,7 @@ def cached_result_for(text: str, params: SynthesisParams | None = None, voice: s
 def finished_job(owner: User | None, text: str = "Stored speech for tests.", fmt: str = "wav") -> SynthesisJob:
     params = SynthesisParams(format=fmt)
     fingerprint = cached_result_for(text, params)
-    from synthesis.cache import cache_get
+    from synthesis.results.cache import cache_get
 
     result = cache_get(fingerprint)
     assert result is not None

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis
 
-from synthesis import history
 from synthesis.engines_info import recent_versions
-from synthesis.lookup import l1_hits
+from synthesis.jobs import history
+from synthesis.submit.lookup import l1_hits
 from tests.support.sockets import close_all
 
 

@@ -14,8 +14,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from glmtts_site.redis_conn import _client_for
+from synthesis.jobs.quotas import characters_left
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.quotas import characters_left
 from tests.support.results import cached_result_for, finished_job, speech_like
 from voices.audio import load_reference
 from workers import queue
@@ -169,7 +169,7 @@ def test_submit_with_redis_down_is_503_and_loses_nothing(owner: User, owner_clie
 
 
 def test_rejected_audio_never_reaches_the_cache() -> None:
-    from synthesis.validation import AudioRejected, validate_audio
+    from synthesis.results.validation import AudioRejected, validate_audio
 
     with pytest.raises(AudioRejected):
         validate_audio(np.zeros(48000, np.float32), 24000, text="Silence is not speech.")

@@ -11,11 +11,11 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from synthesis import cache as result_cache
-from synthesis.cache import cache_get, cache_key
-from synthesis.fingerprint import request_fingerprint, voice_identity
-from synthesis.results import result_store
-from synthesis.services import job_create_cached
+from synthesis.jobs.services import job_create_cached
+from synthesis.results import cache as result_cache
+from synthesis.results.cache import cache_get, cache_key
+from synthesis.results.publish import result_store
+from synthesis.submit.fingerprint import request_fingerprint, voice_identity
 from tests.support.results import ENGINE_VERSION, announce_engine, cached_result_for, speech_like
 from workers.engines.params import SynthesisParams
 

@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 from django.core.management import CommandError, call_command
 
-from synthesis.cache import cache_get, l1
 from synthesis.models import SynthesisJob
+from synthesis.results.cache import cache_get, l1
 from tests.support.processes import Workers
 from tests.support.results import ENGINE_VERSION, cached_result_for, speech_like
 from workers.engines.params import SynthesisParams

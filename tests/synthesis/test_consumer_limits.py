@@ -14,9 +14,9 @@ from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from glmtts_site.redis_conn import new_async_redis
-from synthesis.events import publish_event
+from synthesis.jobs.events import publish_event
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
 from tests.support.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 
 from accounts.services import api_token_create
 from glmtts_site.redis_conn import new_async_redis
-from synthesis.events import publish_event
+from synthesis.jobs.events import publish_event
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
 from tests.support.results import finished_job
 from tests.support.sockets import open_socket
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from synthesis.edge import parse_range
+from glmtts_site.edge import parse_range
 from tests.support.results import finished_job
 
 

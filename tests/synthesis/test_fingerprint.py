@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from synthesis.engines_info import ALL_OUTPUT_PARAMS
-from synthesis.fingerprint import compute_fingerprint, request_fingerprint, voice_identity
+from synthesis.submit.fingerprint import compute_fingerprint, request_fingerprint, voice_identity
 from workers.engines.params import SynthesisParams
 
 BASE = SynthesisParams()

@@ -14,8 +14,8 @@ from django.db.models.signals import post_save, pre_save
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from synthesis import history
-from synthesis.history import HistoryWriter, _Queued, history_insert
+from synthesis.jobs import history
+from synthesis.jobs.history import HistoryWriter, _Queued, history_insert
 from synthesis.models import JobStatus, SynthesisJob
 from workers.engines.params import SynthesisParams
 

@@ -175,3 +175,14 @@ def test_under_asgi_a_repeated_hit_is_answered_by_the_middleware(owner: User, dr
     assert len(drf_calls) == 1
     assert _per_job_removed(answers[0].json()) == _per_job_removed(answers[1].json())
     assert SynthesisJob.objects.filter(owner=owner, cache_hit=True).count() == 2
+
+
+def test_switched_off_every_hit_goes_to_drf(settings: Any, owner: User, drf_calls: list[str]) -> None:
+    settings.CACHE_HIT_FAST_PATH = False
+    issued = api_token_create(user=owner, name="fast path off")
+    client = APIClient()  # a fresh handler: its middleware chain is loaded with the setting off
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    cached_result_for(PHRASE)
+    answers = [_post(client) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert drf_calls == [f"POST {URL}"] * 3

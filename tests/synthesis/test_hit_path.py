@@ -23,11 +23,11 @@ from rest_framework.test import APIClient, APIRequestFactory
 from glmtts_site.negotiation import RememberingContentNegotiation
 from glmtts_site.redis_conn import redis_key
 from synthesis import engines_info
-from synthesis.fingerprint import request_fingerprint, voice_identity
-from synthesis.lookup import l1_hits, request_key
+from synthesis.jobs.selectors import audio_urls, job_status_url
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.selectors import audio_urls, job_status_url
 from synthesis.serializers import JobOutputSerializer, SynthesisInputSerializer, validated_submit_input
+from synthesis.submit.fingerprint import request_fingerprint, voice_identity
+from synthesis.submit.lookup import l1_hits, request_key
 from tests.support.clock import ManualClock, manual_clock
 from tests.support.results import ENGINE_VERSION, announce_engine, cached_result_for, finished_job
 from workers.engines.params import SynthesisParams

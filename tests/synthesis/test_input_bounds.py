@@ -10,8 +10,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from glmtts_site.errors import ApiError
-from synthesis.results import result_store
-from synthesis.submit import synthesis_submit
+from synthesis.results.publish import result_store
+from synthesis.submit.services import synthesis_submit
 from tests.support.results import ENGINE_VERSION, announce_engine, speech_like
 from workers.engines.params import SynthesisParams
 
@@ -76,7 +76,7 @@ def test_an_unknown_preset_is_refused_at_submit(token_client: APIClient, url: st
 
 
 def test_published_presets_are_the_ones_a_worker_has(db: None) -> None:
-    from synthesis.presets import check_voice_choice, forget_presets
+    from synthesis.submit.presets import check_voice_choice, forget_presets
     from voices.services import presets_sync
 
     check_voice_choice(engine_id="kokoro", voice_preset="jf_alpha", has_reference=False)  # bundled

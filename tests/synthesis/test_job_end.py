@@ -7,10 +7,10 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from synthesis import services
+from synthesis.jobs import services
+from synthesis.jobs.quotas import QuotaExceeded, characters_left, take_characters, take_job_slot
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.quotas import QuotaExceeded, characters_left, take_characters, take_job_slot
-from synthesis.results import result_store
+from synthesis.results.publish import result_store
 from tests.support.results import speech_like
 
 pytestmark = pytest.mark.django_db(transaction=True)

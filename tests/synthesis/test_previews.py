@@ -13,7 +13,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.previews import PREVIEW_TEXTS, preview_list, preview_text, previews_request
+from synthesis.submit.previews import PREVIEW_TEXTS, preview_list, preview_text, previews_request
 from tests.support.engines import ToneEngine
 from tests.support.results import announce_engine
 from workers.runner import WorkerRunner

@@ -11,12 +11,13 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 
-from synthesis import consumers, events, streaming
-from synthesis.events import follow_events, publish_event_sync
+from synthesis.jobs import events
+from synthesis.jobs.events import follow_events, publish_event_sync
+from synthesis.jobs.selectors import job_has_ended
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.selectors import job_has_ended
-from synthesis.services import job_create
-from synthesis.streaming import job_events
+from synthesis.realtime import consumers, streaming
+from synthesis.realtime.streaming import job_events
 from tests.support.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)

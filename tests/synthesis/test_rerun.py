@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from synthesis.models import SynthesisJob
-from synthesis.results import result_store
+from synthesis.results.publish import result_store
 from tests.support.results import ENGINE_VERSION, announce_engine, speech_like
 from tests.support.voices import make_voice
 from voices.models import Visibility

@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.submit import synthesis_submit
+from synthesis.submit.services import synthesis_submit
 from tests.support.processes import Workers, wait_for
 from workers import queue
 from workers.engines.params import SynthesisParams

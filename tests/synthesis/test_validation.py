@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthesis.validation import AudioRejected, validate_audio
+from synthesis.results.validation import AudioRejected, validate_audio
 
 RATE = 24000
 

@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from glmtts_site.redis_conn import channel_layer_host
-from synthesis.services import job_create
-from synthesis.ws_protocol import CLOSE_UNAVAILABLE
+from synthesis.jobs.services import job_create
+from synthesis.realtime.protocol import CLOSE_UNAVAILABLE
 from tests.support.processes import RedisServer
 from tests.support.sockets import open_socket
 

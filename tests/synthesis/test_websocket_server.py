@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from accounts.services import api_token_create
-from synthesis.services import job_create
+from synthesis.jobs.services import job_create
 from tests.support.processes import Daphne
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus
-from synthesis.services import job_create
-from synthesis.storage import read_output
+from synthesis.results.storage import read_output
 from tests.support.asr_metrics import word_error_rate
 from tests.support.processes import Workers, wait_for
 from voices.models import TranscriptState, Visibility, Voice, VoiceFeatures

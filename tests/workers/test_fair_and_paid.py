@@ -15,11 +15,11 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from synthesis.events import read_events, request_cancel
-from synthesis.jobs_control import job_cancel
+from synthesis.jobs.control import job_cancel
+from synthesis.jobs.events import read_events, request_cancel
+from synthesis.jobs.quotas import characters_left
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.quotas import characters_left
-from synthesis.submit import synthesis_submit
+from synthesis.submit.services import synthesis_submit
 from tests.support.engines import ToneEngine
 from workers.engines.params import SynthesisParams
 from workers.runner import WorkerRunner

@@ -17,9 +17,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from synthesis.events import last_event_type, publish_event_sync, read_events
+from synthesis.jobs.events import last_event_type, publish_event_sync, read_events
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
 from tests.support.engines import ToneEngine
 from tests.support.inproc import until
 from workers.engines.base import Event, VoicePrompt

@@ -13,8 +13,8 @@ from asgiref.sync import sync_to_async
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from glmtts_site.redis_conn import new_async_redis
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
 from tests.support.engines import ToneEngine
 from workers import queue
 from workers.runner import EXIT_WEDGED

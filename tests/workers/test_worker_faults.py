@@ -12,10 +12,10 @@ from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from synthesis.engines_info import announced_versions
-from synthesis.events import read_events
-from synthesis.jobs_control import job_cancel
+from synthesis.jobs.control import job_cancel
+from synthesis.jobs.events import read_events
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
 from tests.support.processes import RedisServer, Workers, wait_for
 from workers import queue
 from workers.heartbeat import live_workers

@@ -12,9 +12,9 @@ import redis
 from django.core.management import call_command
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from synthesis.events import events_key, read_events
+from synthesis.jobs.events import events_key, read_events
+from synthesis.jobs.services import job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import job_create
 from tests.support.processes import Workers, wait_for
 from workers import queue
 from workers.control import send_offload

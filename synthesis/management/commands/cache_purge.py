@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from synthesis.cache_admin import cache_purge
+from synthesis.results.cache_admin import cache_purge
 
 
 class Command(BaseCommand):

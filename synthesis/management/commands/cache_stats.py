@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from synthesis.cache_admin import cache_stats
+from synthesis.results.cache_admin import cache_stats
 
 
 class Command(BaseCommand):

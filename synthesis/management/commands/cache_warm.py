@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from synthesis.cache_warm import warm_phrases
+from synthesis.submit.cache_warm import warm_phrases
 
 
 class Command(BaseCommand):

@@ -12,11 +12,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError
-from synthesis.events import EventType, follow_events
+from synthesis.jobs.events import EventType, follow_events
+from synthesis.jobs.selectors import job_has_ended
+from synthesis.jobs.services import job_create_cached, reference_from_bytes
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.selectors import job_has_ended
-from synthesis.services import job_create, reference_from_bytes
-from synthesis.storage import read_output
+from synthesis.results.cache import CachedResult
+from synthesis.results.storage import read_output
+from synthesis.submit.services import system_submit
 from workers.engines.params import SynthesisParams
 from workers.heartbeat import engine_has_worker
 
@@ -69,14 +71,21 @@ class Command(BaseCommand):
         try:
             reference = reference_from_bytes(options["reference"].read_bytes(), field="--reference") \
                 if options["reference"] else None
-            job = job_create(owner=owner, text=options["text"], engine_id=options["engine"],
-                             voice_preset=options["voice"], reference=reference, params=params,
-                             prompt_text=options["prompt_text"], skip_whisper=options["skip_whisper"])
+            submitted = system_submit(owner=owner, text=options["text"], engine_id=options["engine"],
+                                      voice_preset=options["voice"], reference=reference, params=params,
+                                      prompt_text=options["prompt_text"], skip_whisper=options["skip_whisper"])
         except ApiError as exc:
             raise CommandError(exc.message) from exc
-        self.stderr.write(f"Job {job.id} queued")
-        self._follow(job, options["timeout"])
-        job.refresh_from_db()
+        if isinstance(submitted, CachedResult):  # recorded like a user's cache hit, in the owner's history
+            job = job_create_cached(owner=owner, text=options["text"], engine_id=options["engine"] or
+                                    settings.DEFAULT_ENGINE, voice_preset=options["voice"],
+                                    prompt_text=options["prompt_text"].strip(), params=params, result=submitted)
+            self.stderr.write(f"Job {job.id} answered from the cache")
+        else:
+            job = submitted.job
+            self.stderr.write(f"Job {job.id} queued")
+            self._follow(job, options["timeout"])
+            job.refresh_from_db()
         if job.status != JobStatus.DONE:
             raise CommandError(f"Job {job.id} {job.status}: {job.error_code} {job.error_message}".strip())
         options["out"].write_bytes(read_output(job.output.name or ""))

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from synthesis.batch import parse_jsonl, run_batch
+from synthesis.submit.batch import parse_jsonl, run_batch
 
 
 class Command(BaseCommand):

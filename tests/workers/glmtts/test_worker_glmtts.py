@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import soundfile as sf
 
+from synthesis.jobs.services import ReferenceUpload, job_create
 from synthesis.models import JobStatus, SynthesisJob
-from synthesis.services import ReferenceUpload, job_create
 from tests.support.processes import Workers, wait_for
 from workers.engines.params import SynthesisParams
 
@@ -73,7 +73,7 @@ def test_studio_offers_glmtts_only_when_configured(client: Any, owner: Any, sett
     ("use_prompt_cache", False, True), ("use_kv_cache", False, False), ("temperature", 0.7, True),
     ("top_k", 1, True), ("seed", 9, True), ("speed", 1.5, False), ("sample_rate", 32000, True)])
 def test_glmtts_fingerprint_holds_exactly_what_changes_its_audio(field: str, value: Any, changes: bool) -> None:
-    from synthesis.fingerprint import request_fingerprint
+    from synthesis.submit.fingerprint import request_fingerprint
 
     def key(params: SynthesisParams) -> str:
         return request_fingerprint(engine_id="glmtts", engine_version="glmtts-x", voice={"reference": "ab"},

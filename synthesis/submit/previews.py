@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from glmtts_site.redis_conn import get_redis, redis_key
+from synthesis.engines_info import announced_versions
+from synthesis.jobs.selectors import audio_urls
+from synthesis.jobs.services import job_create_cached
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.results.cache import CachedResult
+from synthesis.results.encoding import EDGE_FORMAT
+from synthesis.submit.services import system_submit
 from workers.engines.params import SynthesisParams
-
-from .encoding import EDGE_FORMAT
-from .engines_info import announced_versions
-from .models import JobStatus, SynthesisJob
-from .selectors import audio_urls
-from .services import job_create
 
 PREVIEW_TEXTS = {"en": "Hello! This is how I sound when I read your text aloud.",
                  "zh": "你好！这就是我朗读你的文字时的声音。"}
@@ -56,7 +57,11 @@ def previews_request(*, engine_id: str, engine_version: str, presets: list[tuple
         key = redis_key("previews", engine_id, engine_version, preset)
         if not client.set(key, "1", nx=True, ex=REQUEST_TTL_S):
             continue  # another worker asked for it a moment ago
-        job_create(owner=None, text=text, engine_id=engine_id, voice_preset=preset, params=SynthesisParams())
+        submitted = system_submit(owner=None, text=text, engine_id=engine_id, voice_preset=preset,
+                                  params=SynthesisParams())
+        if isinstance(submitted, CachedResult):  # made before (e.g. by a user): its system row is the preview
+            job_create_cached(owner=None, text=text, engine_id=engine_id, voice_preset=preset, prompt_text="",
+                              params=SynthesisParams(), result=submitted)
         queued += 1
     return queued
 

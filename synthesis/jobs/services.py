@@ -13,20 +13,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from glmtts_site.db_retry import on_fresh_connection
-from glmtts_site.errors import ApiError
+from synthesis.jobs import quotas, singleflight
+from synthesis.jobs.dispatch import dispatch_new, dispatch_next_for, redispatch
+from synthesis.jobs.history import history_insert
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.results.cache import CachedResult
+from synthesis.results.publish import audio_token
 from voices.models import Voice
 from voices.services import reference_validated
 from workers.engines.params import SynthesisParams
 
-from . import quotas, singleflight
-from .cache import CachedResult
-from .dispatch import dispatch_new, dispatch_next_for, redispatch
-from .history import history_insert
-from .models import JobStatus, SynthesisJob
-from .presets import check_voice_choice
-from .results import audio_token
-
-MAX_TEXT_CHARS = 5000
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 ENDED_WITHOUT_RESULT = (JobStatus.FAILED, JobStatus.CANCELLED)
 # Every status change of a job, written once: the service, the status it sets, the statuses it changes.
@@ -61,31 +57,17 @@ def reference_from_bytes(data: bytes, *, field: str = "reference_audio") -> Refe
     return ReferenceUpload(f"{clip.sha256}.flac", clip.canonical)
 
 
-def validate_request(*, text: str, reference: ReferenceUpload | None, prompt_text: str, skip_whisper: bool) -> str:
-    text = text.strip()
-    if not text:
-        raise ApiError("Text is empty.", code="empty_text", field="text")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ApiError(f"Text is longer than {MAX_TEXT_CHARS} characters.", code="text_too_long", field="text")
-    if reference is not None and skip_whisper and not prompt_text.strip():
-        raise ApiError("skip_whisper needs prompt_text: without it nobody knows what the reference says.",
-                       code="prompt_text_required", field="prompt_text")
-    return text
-
-
 def job_create(*, owner: User | None, text: str, engine_id: str = "", voice_preset: str = "",
                reference: ReferenceUpload | None = None, prompt_text: str = "", skip_whisper: bool = False,
                params: SynthesisParams | None = None, fingerprint: str = "", quota_held: bool = False,
                enqueue: bool = True, voice: Voice | None = None) -> SynthesisJob:
     """A queued job, dispatched to the workers in its owner's turn (unless the caller dispatches it
-    itself). `quota_held`: the caller took the owner's characters and a job slot for it."""
-    text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
-    engine_id = engine_id or settings.DEFAULT_ENGINE
-    check_voice_choice(engine_id=engine_id, voice_preset=voice_preset, has_reference=reference is not None)
-    job = SynthesisJob(owner=owner, text=text, engine_id=engine_id, voice=voice,
+    itself). `quota_held`: the caller took the owner's characters and a job slot for it. The request was
+    checked by the submit road (`synthesis.submit.services`); this writes the row."""
+    job = SynthesisJob(owner=owner, text=text.strip(), engine_id=engine_id or settings.DEFAULT_ENGINE, voice=voice,
                        voice_preset=voice_preset, prompt_text=prompt_text.strip(), skip_whisper=skip_whisper,
                        params=(params or SynthesisParams()).to_dict(), fingerprint=fingerprint,
-                       quota_held=quota_held, characters_charged=len(text) if quota_held else 0)
+                       quota_held=quota_held, characters_charged=len(text.strip()) if quota_held else 0)
     with transaction.atomic():
         if reference is not None:
             job.reference_audio.save(f"{job.id}.flac", ContentFile(reference.data), save=False)

@@ -15,9 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
+from synthesis.engines_info import output_params_for
 from workers.text.plan import normalized_text, plan_segments
-
-from .engines_info import output_params_for
 
 FINGERPRINT_VERSION = 1
 

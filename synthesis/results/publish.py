@@ -10,9 +10,9 @@ import numpy as np
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from .cache import CachedResult, cache_put
-from .encoding import EDGE_FORMAT, encode
-from .storage import store_output
+from synthesis.results.cache import CachedResult, cache_put
+from synthesis.results.encoding import EDGE_FORMAT, encode
+from synthesis.results.storage import store_output
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.results.cache import CachedResult
+from synthesis.submit.services import system_submit
 from workers.engines.params import SynthesisParams
-
-from .cache import cache_get
-from .models import JobStatus, SynthesisJob
-from .services import job_create
-from .submit import request_key_if_known
 
 
 @dataclass(frozen=True)
@@ -30,11 +28,11 @@ def warm_phrases(lines: list[str], *, voice: str = "", engine_id: str = "", fmt:
     jobs: list[SynthesisJob] = []
     cached = 0
     for phrase in phrases:
-        fingerprint = request_key_if_known(engine_id, voice, None, "", phrase, params)
-        if fingerprint and cache_get(fingerprint) is not None:
+        submitted = system_submit(owner=None, text=phrase, engine_id=engine_id, voice_preset=voice, params=params)
+        if isinstance(submitted, CachedResult):
             cached += 1
             continue
-        jobs.append(job_create(owner=None, text=phrase, engine_id=engine_id, voice_preset=voice, params=params))
+        jobs.append(submitted.job)
     done = 0
     deadline = time.monotonic() + timeout_s
     while wait and jobs and time.monotonic() < deadline:

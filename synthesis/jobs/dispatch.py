@@ -18,9 +18,8 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from synthesis.models import JobStatus, SynthesisJob
 from workers import queue
-
-from .models import JobStatus, SynthesisJob
 
 UNFINISHED = [JobStatus.QUEUED, JobStatus.RUNNING]
 

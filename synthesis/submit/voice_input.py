@@ -1,4 +1,4 @@
-"""Turning a request's voice fields (voice_id, preset name, inline reference) into submit arguments."""
+"""Turning a validated request (voice_id, preset name, inline reference, sampling fields) into submit arguments."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from glmtts_site.errors import ApiError
+from synthesis.jobs.services import ReferenceUpload, reference_from_bytes
 from voices.models import Voice
 from voices.selectors import voice_get_for
 from voices.services import upload_bytes
-from workers.engines.params import SynthesisParams
-
-from .serializers import params_from
-from .services import ReferenceUpload, reference_from_bytes
+from workers.engines.params import STRATEGY_PRESETS, SynthesisParams
 
 
 @dataclass(frozen=True)
@@ -55,3 +53,15 @@ def submit_args(user: User, data: dict[str, Any]) -> SubmitArgs:
             skip_whisper = skip_whisper or bool(prompt_text)
     return SubmitArgs(text=data["text"], params=params_from(data), engine_id=engine_id, voice_preset=preset,
                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper, voice=voice)
+
+
+def params_from(data: dict[str, Any]) -> SynthesisParams:
+    """The strategy fills in sampling values the request left out; explicit ones win."""
+    preset = STRATEGY_PRESETS[data.get("strategy", "balanced")]
+    return SynthesisParams(
+        sample_rate=int(data.get("sample_rate", 24000)), format=data.get("format", "wav"),
+        seed=data.get("seed", 0), speed=data.get("speed", 1.0), strategy=data.get("strategy", "balanced"),
+        temperature=float(data.get("temperature") or preset["temperature"]),
+        top_p=float(data.get("top_p") or preset["top_p"]), top_k=int(data.get("top_k") or preset["top_k"]),
+        language=data.get("language", "auto"), use_kv_cache=data.get("use_kv_cache", True),
+        use_prompt_cache=data.get("use_prompt_cache", True))

@@ -1,29 +1,33 @@
-"""Submitting a synthesis: validate, look in the cache, take quota, single-flight, enqueue."""
+"""Submitting a synthesis: validate, look in the cache, take quota, single-flight, enqueue.
+
+The one road by which a job is created. A user's request (`synthesis_submit`) is rate-limited and
+takes quota; the system's and operators' jobs (`system_submit`: preset previews, `cache_warm`, the
+JSONL batch, the `synthesize` command) are not, because no user asked for them (an operator with a
+shell is not held to a user's quota). Both are checked the same way, find the same cache hits and
+join an identical job in flight (single-flight) instead of computing it twice.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError, ServiceUnavailable
 from glmtts_site.ratelimit import rate_limit
+from synthesis.jobs import quotas, singleflight
+from synthesis.jobs.dispatch import dispatch_new
+from synthesis.jobs.services import ReferenceUpload, job_cached, job_create, job_create_cached
+from synthesis.models import SynthesisJob
+from synthesis.results.cache import CachedResult
+from synthesis.submit.checks import checked_request
+from synthesis.submit.fingerprint import cache_scope
+from synthesis.submit.lookup import cached_lookup, local_lookup, request_key
 from voices.models import Voice
-from workers.engine_registry import ENGINE_SPECS, engine_unavailable_reason
 from workers.engines.audio import sha256_hex
 from workers.engines.params import SynthesisParams
-
-from . import quotas, singleflight
-from .dispatch import dispatch_new
-from .engines_info import announced_versions
-from .fingerprint import cache_scope
-from .lookup import cached_lookup, local_lookup, request_key
-from .models import SynthesisJob
-from .presets import check_voice_choice
-from .services import ReferenceUpload, job_cached, job_create, job_create_cached, validate_request
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,6 @@ class Submitted:
     @property
     def cache_hit(self) -> bool:
         return self.job.cache_hit
-
-
-def request_key_if_known(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str,
-                         text: str, params: SynthesisParams, owner_id: int | None = None) -> str:
-    """The request's key, or "" while no worker has announced this engine's version yet."""
-    version = announced_versions().get(engine_id)
-    key_for = _key_for(engine_id, voice_preset, reference, prompt_text, text, params, owner_id)
-    return key_for(version) if version else ""
 
 
 def _key_for(engine_id: str, voice_preset: str, reference: ReferenceUpload | None, prompt_text: str, text: str,
@@ -66,7 +62,7 @@ def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
 def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
                      voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
                      skip_whisper: bool = False, voice: Voice | None = None) -> Submitted:
-    text, engine_id = _checked(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
+    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
                                prompt_text=prompt_text, skip_whisper=skip_whisper)
     try:
         _count_submit(owner)
@@ -81,7 +77,7 @@ def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_i
                     skip_whisper: bool = False, voice: Voice | None = None) -> SynthesisJob | None:
     """What `synthesis_submit` would answer, if it is a cache hit this process can serve from memory
     alone (see `lookup.local_lookup`): the job, not saved yet. None otherwise; ApiError as there."""
-    text, engine_id = _checked(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
+    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
                                prompt_text=prompt_text, skip_whisper=skip_whisper)
     hit = local_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text, params, owner.pk))
     if hit is None:
@@ -95,19 +91,6 @@ def _count_submit(owner: User) -> None:
     """Every submit counts against its owner's rate, cache hits too (each one is a history row);
     RateLimited (429 with Retry-After) when over."""
     rate_limit("submit", owner.pk)
-
-
-def _checked(*, text: str, engine_id: str, voice_preset: str, reference: ReferenceUpload | None,
-             prompt_text: str, skip_whisper: bool) -> tuple[str, str]:
-    """The request's text and engine, checked (ApiError otherwise)."""
-    text = validate_request(text=text, reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
-    engine_id = engine_id or settings.DEFAULT_ENGINE
-    if engine_id not in ENGINE_SPECS:
-        raise ApiError(f"Unknown engine {engine_id!r}.", code="unknown_engine", field="engine")
-    if (reason := engine_unavailable_reason(engine_id)) is not None:
-        raise ApiError(reason, code="engine_unavailable", field="engine")
-    check_voice_choice(engine_id=engine_id, voice_preset=voice_preset, has_reference=reference is not None)
-    return text, engine_id
 
 
 def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, voice_preset: str,
@@ -124,14 +107,40 @@ def _submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str, 
     except ApiError:
         quotas.refund_characters(owner.pk, len(text))
         raise
+    return Submitted(_created(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
+                              reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper,
+                              params=params, fingerprint=fingerprint, quota_held=True, voice=voice))
+
+
+def system_submit(*, owner: User | None, text: str, params: SynthesisParams, engine_id: str = "",
+                  voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
+                  skip_whisper: bool = False) -> Submitted | CachedResult:
+    """A job nobody is charged for (see the module's docstring): the cached result when there is one
+    (no row is written), else the queued job, or a follower of the identical job in flight."""
+    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset,
+                                      reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
+    owner_id = owner.pk if owner is not None else None
+    fingerprint, hit = cached_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text,
+                                                         params, owner_id))
+    if hit is not None:
+        return hit
+    return Submitted(_created(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset,
+                              reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper,
+                              params=params, fingerprint=fingerprint, quota_held=False, voice=None))
+
+
+def _created(*, owner: User | None, text: str, engine_id: str, voice_preset: str, reference: ReferenceUpload | None,
+             prompt_text: str, skip_whisper: bool, params: SynthesisParams, fingerprint: str, quota_held: bool,
+             voice: Voice | None) -> SynthesisJob:
+    """The job row, then its single-flight role: a follower of the identical job in flight, or queued."""
     # The row is committed before the single-flight key is taken, so a follower's leader always exists.
     job = job_create(owner=owner, text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
                      prompt_text=prompt_text, skip_whisper=skip_whisper, params=params, fingerprint=fingerprint,
-                     quota_held=True, enqueue=False, voice=voice)
+                     quota_held=quota_held, enqueue=False, voice=voice)
     leader = _follow_or_lead(fingerprint, str(job.pk))
     if leader is not None:
         SynthesisJob.objects.filter(pk=job.pk).update(leader_id=leader)
         job.leader_id = leader
     else:
         dispatch_new(job)
-    return Submitted(job)
+    return job

@@ -26,11 +26,10 @@ from glmtts_site.api_errors import api_error_for
 from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.ratelimit import RateLimited, cap_release, cap_take, rate_limit_async
 from glmtts_site.redis_conn import loop_redis
-
-from .events import END_GRACE_S, EventType, decode_event, events_key, job_group
-from .models import SynthesisJob
-from .ws_jobs import cancel_owned_job, load_owned_job, queue_position, refresh_job, submit_from_socket
-from .ws_protocol import (
+from synthesis.jobs.events import END_GRACE_S, EventType, decode_event, events_key, job_group
+from synthesis.models import SynthesisJob
+from synthesis.realtime.job_db import cancel_owned_job, load_owned_job, queue_position, refresh_job, submit_from_socket
+from synthesis.realtime.protocol import (
     CLOSE_BAD_FRAME,
     CLOSE_NOT_FOUND,
     CLOSE_NOT_SIGNED_IN,

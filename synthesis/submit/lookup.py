@@ -12,12 +12,11 @@ import atexit
 from collections.abc import Callable
 from functools import lru_cache
 
+from synthesis.engines_info import recent_versions
+from synthesis.results.cache import STATS_KEY, CachedResult, cache_get, l1_lookup
+from synthesis.results.hit_counter import HitCounter
+from synthesis.submit.fingerprint import request_fingerprint, voice_identity
 from workers.engines.params import SynthesisParams
-
-from .cache import STATS_KEY, CachedResult, cache_get, l1_lookup
-from .engines_info import recent_versions
-from .fingerprint import request_fingerprint, voice_identity
-from .hit_counter import HitCounter
 
 l1_hits = HitCounter(STATS_KEY)
 atexit.register(l1_hits.flush)  # a clean shutdown hands over the last tally

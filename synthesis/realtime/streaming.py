@@ -15,12 +15,11 @@ from asgiref.sync import sync_to_async
 
 from glmtts_site.errors import ApiError
 from glmtts_site.redis_conn import loop_redis
+from synthesis.jobs.control import job_cancel
+from synthesis.jobs.events import END_GRACE_S, JobEvent, decode_event, events_key
+from synthesis.jobs.selectors import job_has_ended
+from synthesis.models import SynthesisJob
 from workers.heartbeat import engine_has_worker
-
-from .events import END_GRACE_S, JobEvent, decode_event, events_key
-from .jobs_control import job_cancel
-from .models import SynthesisJob
-from .selectors import job_has_ended
 
 
 def ended_job_error(job: SynthesisJob) -> ApiError:

@@ -8,8 +8,7 @@ from typing import Any
 from django.core.cache import cache
 
 from glmtts_site.redis_conn import get_redis, redis_key
-
-from .cache import KEY_PREFIX, STATS_KEY, l1
+from synthesis.results.cache import KEY_PREFIX, STATS_KEY, l1
 
 
 def _raw_keys(pattern: str) -> list[str]:

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix, reverse
 from django.utils.cache import patch_vary_headers
@@ -36,13 +37,12 @@ from accounts.tokens import parse_bearer
 from glmtts_site.errors import ApiError
 from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.resilience import TRANSIENT_ERRORS
-
-from .apis import SynthesisCollectionApi
-from .history import history_insert
-from .models import SynthesisJob
-from .serializers import SUBMIT_FIELDS, JobOutputSerializer, validated_by_fields
-from .submit import local_cache_hit
-from .voice_input import submit_args
+from synthesis.apis import SynthesisCollectionApi
+from synthesis.jobs.history import history_insert
+from synthesis.models import SynthesisJob
+from synthesis.serializers import SUBMIT_FIELDS, JobOutputSerializer, validated_by_fields
+from synthesis.submit.services import local_cache_hit
+from synthesis.submit.voice_input import submit_args
 
 _PLAIN_FIELDS = SUBMIT_FIELDS.keys() - {"voice_id", "voice_share", "reference_audio"}
 # Errors after which DRF gives the answer: its own error answer, or the hit retried on its connection.
@@ -55,6 +55,8 @@ class CacheHitMiddleware:
     async_capable = False  # see the module
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        if not settings.CACHE_HIT_FAST_PATH:
+            raise MiddlewareNotUsed("CACHE_HIT_FAST_PATH is off")
         self.get_response = get_response
         self.drf_headers = _drf_response_headers()
 

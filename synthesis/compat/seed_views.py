@@ -23,16 +23,15 @@ from accounts.selectors import authenticated_user
 from glmtts_site.api_errors import api_error_for
 from glmtts_site.negotiation import JsonWhateverAccepted
 from glmtts_site.serializers import TextField, validated_with
-
-from .encoding import CONTENT_TYPES
-from .events import EventType
-from .models import JobStatus, SynthesisJob
-from .serializers import SynthesisInputSerializer
-from .storage import read_output
-from .streaming import KEEPALIVE, ended_job_error, ensure_served, events_job_id, job_events, sse
-from .submit import synthesis_submit
-from .voice_input import submit_args
-from .ws_protocol import done_payload, frame_for
+from synthesis.jobs.events import EventType
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.realtime.protocol import done_payload, frame_for
+from synthesis.realtime.streaming import KEEPALIVE, ended_job_error, ensure_served, events_job_id, job_events, sse
+from synthesis.results.encoding import CONTENT_TYPES
+from synthesis.results.storage import read_output
+from synthesis.serializers import SynthesisInputSerializer
+from synthesis.submit.services import synthesis_submit
+from synthesis.submit.voice_input import submit_args
 
 
 class SeedTtsInputSerializer(SynthesisInputSerializer):

@@ -30,17 +30,16 @@ from glmtts_site.api_errors import api_error_for
 from glmtts_site.errors import ApiError
 from glmtts_site.negotiation import JsonWhateverAccepted
 from glmtts_site.serializers import StrictFloatField, StrictInputSerializer, TextField, validated_with
+from synthesis.jobs.events import EventType
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.realtime.streaming import ended_job_error, ensure_served, events_job_id, job_events
+from synthesis.results.encoding import CONTENT_TYPES, wav_stream_header
+from synthesis.results.storage import read_output
+from synthesis.submit.checks import MAX_TEXT_CHARS
+from synthesis.submit.services import synthesis_submit
 from workers.engine_registry import ENGINE_SPECS, offered_engine_ids
 from workers.engines.kokoro_presets import PRESET_LABELS
 from workers.engines.params import SynthesisParams
-
-from .encoding import CONTENT_TYPES, wav_stream_header
-from .events import EventType
-from .models import JobStatus, SynthesisJob
-from .services import MAX_TEXT_CHARS
-from .storage import read_output
-from .streaming import ended_job_error, ensure_served, events_job_id, job_events
-from .submit import synthesis_submit
 
 logger = logging.getLogger(__name__)
 MODEL_ALIASES = {"tts-1": "", "tts-1-hd": "", "gpt-4o-mini-tts": ""}  # "" = the default engine

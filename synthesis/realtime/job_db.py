@@ -9,13 +9,12 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 
 from glmtts_site.errors import ApiError
-
-from . import selectors
-from .jobs_control import job_cancel
-from .models import JobStatus, SynthesisJob
-from .serializers import validated_input
-from .submit import synthesis_submit
-from .voice_input import submit_args
+from synthesis.jobs import selectors
+from synthesis.jobs.control import job_cancel
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.serializers import validated_input
+from synthesis.submit.services import synthesis_submit
+from synthesis.submit.voice_input import submit_args
 
 
 @database_sync_to_async

@@ -29,8 +29,7 @@ from django.db.models import Field
 from django.db.models.signals import post_save, pre_save
 
 from glmtts_site.db_retry import connection_lost
-
-from .models import SynthesisJob
+from synthesis.models import SynthesisJob
 
 MAX_GROUP = 64  # rows per statement at most; fewer where the database limits parameters (SQLite)
 

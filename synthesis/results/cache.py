@@ -21,8 +21,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from glmtts_site.redis_conn import get_redis, redis_key
-
-from .storage import output_exists
+from synthesis.results.storage import output_exists
 
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "tts:v1:"

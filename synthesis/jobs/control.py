@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .dispatch import redispatch
-from .events import EventType, publish_event_sync, request_cancel
-from .models import JobStatus, SynthesisJob
-from .services import job_mark_cancelled, job_mark_retried
+from synthesis.jobs.dispatch import redispatch
+from synthesis.jobs.events import EventType, publish_event_sync, request_cancel
+from synthesis.jobs.services import job_mark_cancelled, job_mark_retried
+from synthesis.models import JobStatus, SynthesisJob
 
 
 def job_cancel(*, job: SynthesisJob) -> SynthesisJob:

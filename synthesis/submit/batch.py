@@ -1,6 +1,7 @@
 """Batch synthesis from upstream GLM-TTS JSONL (`uttid`, `prompt_text`, `prompt_speech`, `syn_text`).
 
-Each line goes through the same cache and queue as any request: cached lines are copied at once,
+Each line goes through the same checks, cache, single-flight and queue as any request
+(`system_submit`): cached lines are copied at once,
 the rest run on the workers; results land in OUT_DIR as <uttid>.<format>.
 """
 
@@ -14,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glmtts_site.errors import ApiError
+from synthesis.jobs.services import ReferenceUpload, reference_from_bytes
+from synthesis.models import JobStatus, SynthesisJob
+from synthesis.results.cache import CachedResult
+from synthesis.results.storage import read_output
+from synthesis.submit.services import system_submit
 from workers.engines.params import SynthesisParams
-
-from .cache import cache_get
-from .models import JobStatus, SynthesisJob
-from .services import ReferenceUpload, job_create, reference_from_bytes
-from .storage import read_output
-from .submit import request_key_if_known
 
 _SAFE_ID = re.compile(r"^[\w.-]{1,120}$")
 
@@ -71,16 +71,20 @@ def run_batch(lines: list[BatchLine], out_dir: Path, *, engine_id: str, fmt: str
     params = SynthesisParams(format=fmt)
     pending: dict[str, SynthesisJob] = {}
     for line in lines:
-        key = request_key_if_known(engine_id, "", line.reference, line.prompt_text, line.text, params)
-        hit = cache_get(key) if key else None
-        if hit is not None:
-            (out_dir / f"{line.uttid}.{fmt}").write_bytes(read_output(hit.files[fmt]))
+        try:
+            submitted = system_submit(owner=None, text=line.text, engine_id=engine_id, reference=line.reference,
+                                      prompt_text=line.prompt_text, params=params)
+        except ApiError as exc:
+            report.failed[line.uttid] = f"{exc.code}: {exc.message}"
+            on_progress(1)
+            continue
+        if isinstance(submitted, CachedResult):
+            (out_dir / f"{line.uttid}.{fmt}").write_bytes(read_output(submitted.files[fmt]))
             report.written.append(line.uttid)
             report.cached += 1
             on_progress(1)
             continue
-        pending[line.uttid] = job_create(owner=None, text=line.text, engine_id=engine_id, reference=line.reference,
-                                         prompt_text=line.prompt_text, params=params)
+        pending[line.uttid] = submitted.job
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
         for uttid, job in list(pending.items()):

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-from .models import FINAL_STATUSES, SynthesisJob
+from synthesis.models import FINAL_STATUSES, SynthesisJob
 
 
 def job_list_for(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[SynthesisJob]:

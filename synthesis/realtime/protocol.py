@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .events import EventType, JobEvent
-from .models import SynthesisJob
-from .selectors import audio_urls
+from synthesis.jobs.events import EventType, JobEvent
+from synthesis.jobs.selectors import audio_urls
+from synthesis.models import SynthesisJob
 
 # Close codes (README: websockets). Daphne lets an application close only with 1000 or 3000-4999;
 # 1009 comes from the server itself for a message over WS_SERVER_MAX_MESSAGE_BYTES, never read.
