@@ -25,13 +25,13 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import device_line, table
-from workers.engines.glmtts.flow import FlowModel
-from workers.engines.glmtts.flow_config import DiTConfig, FlowConfig
-from workers.engines.glmtts.hift import HiFTConfig, HiFTGenerator
-from workers.engines.glmtts.llm import SpecialTokens, SpeechTokenLM
-from workers.engines.glmtts.longform import PromptCache, Segment, generate_long
-from workers.engines.glmtts.pipeline import AcousticModels, VoiceFeatures
-from workers.engines.glmtts.sampling import SamplingConfig
+from workers.engines.glmtts.acoustic.flow import FlowModel
+from workers.engines.glmtts.acoustic.flow_config import DiTConfig, FlowConfig
+from workers.engines.glmtts.acoustic.hift import HiFTConfig, HiFTGenerator
+from workers.engines.glmtts.lm.llm import SpecialTokens, SpeechTokenLM
+from workers.engines.glmtts.lm.sampling import SamplingConfig
+from workers.engines.glmtts.longform import PromptCache, TokenizedSegment, generate_long
+from workers.engines.glmtts.pipeline import AcousticModels, PromptFeatures
 from workers.engines.glmtts.streaming import StreamingToken2Wav
 
 LENGTHS = (15, 40, 100, 200, 300)
@@ -97,7 +97,7 @@ def speech_only_head(llm: LlamaForCausalLM, special: SpecialTokens) -> None:
 
 
 def segments_for(chars: int) -> list[int]:
-    """Segment lengths (characters) of a text, at most 60 each, as even as upstream's splitter makes them."""
+    """TokenizedSegment lengths (characters) of a text, at most 60 each, as even as upstream's splitter makes them."""
     count = math.ceil(chars / SEGMENT_CHARS)
     return [chars // count + (1 if i < chars % count else 0) for i in range(count)]
 
@@ -109,13 +109,13 @@ def forced(n_text: int) -> SamplingConfig:
     return SamplingConfig(min_token_text_ratio=ratio, max_token_text_ratio=ratio)
 
 
-def voice(acoustic: AcousticModels) -> VoiceFeatures:
+def voice(acoustic: AcousticModels) -> PromptFeatures:
     generator = torch.Generator().manual_seed(1)
     codes = torch.randint(0, 32768, (PROMPT_CODES,), generator=generator).tolist()
     mel = torch.randn(1, PROMPT_CODES * 2, 80, generator=generator).to(acoustic.device)
     embedding = torch.randn(1, 192, generator=generator).to(acoustic.device)
     text_ids = torch.randint(0, 200, (20,), generator=generator).tolist()
-    return VoiceFeatures("prompt", text_ids, codes, embedding, {24000: mel})
+    return PromptFeatures("prompt", text_ids, codes, embedding, {24000: mel})
 
 
 def sync(device: torch.device) -> None:
@@ -123,7 +123,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run(lm: SpeechTokenLM, acoustic: AcousticModels, features: VoiceFeatures, chars: int, *, kv: bool,
+def run(lm: SpeechTokenLM, acoustic: AcousticModels, features: PromptFeatures, chars: int, *, kv: bool,
         prompt_cache: bool) -> tuple[float, float]:
     """(seconds, audio seconds) of the engine's work for one text: LLM, then streaming flow + vocoder."""
     device = acoustic.device
@@ -142,7 +142,7 @@ def run(lm: SpeechTokenLM, acoustic: AcousticModels, features: VoiceFeatures, ch
                                 generator=generator, use_kv_cache=kv))
 
     for event in generate_long([str(t) for t in texts], cache, tokenize=lambda key: by_text[key], speak=speak):
-        if not isinstance(event, Segment):
+        if not isinstance(event, TokenizedSegment):
             continue
         stream = StreamingToken2Wav(acoustic, features, 24000, seed=0)
         for code in event.codes:  # the flow/vocoder work of streaming, after this segment's LLM
@@ -153,7 +153,7 @@ def run(lm: SpeechTokenLM, acoustic: AcousticModels, features: VoiceFeatures, ch
     return time.perf_counter() - started, codes_total / TOKEN_RATE
 
 
-def first_audio_streaming(lm: SpeechTokenLM, acoustic: AcousticModels, features: VoiceFeatures, chars: int) -> float:
+def first_audio_streaming(lm: SpeechTokenLM, acoustic: AcousticModels, features: PromptFeatures, chars: int) -> float:
     """Time to the first chunk when the LLM and the stream interleave, as in the engine."""
     n = segments_for(chars)[0]
     text_ids = torch.randint(0, 200, (n,), generator=torch.Generator().manual_seed(n)).tolist()

@@ -29,7 +29,7 @@ FRAMEWORKS = ("django", "rest_framework", "channels", "channels_redis", "daphne"
 LIBRARY_MODULES = ("workers.engines", "workers.text")
 # The worker process's own modules: what runs jobs. The `workers` app's web views, the heartbeat and engine
 # state readers and the queue's depth are read by the web too; these never are.
-WORKER_PROCESS = ("workers.runner", "workers.consumer", "workers.jobrun", "workers.worker_loops", "workers.startup",
+WORKER_PROCESS = ("workers.runner", "workers.job_consumer", "workers.jobrun", "workers.worker_loops", "workers.startup",
                   "workers.asr", "workers.voice_tasks", "workers.voice_cache", "workers.control",
                   "workers.management")
 

@@ -40,7 +40,7 @@ class VoiceRejected(Exception):
 
 
 @dataclass(frozen=True)
-class ReferenceClip:
+class CheckedReference:
     canonical: bytes
     sha256: str
     samples: np.ndarray = field(repr=False)
@@ -97,7 +97,7 @@ def _check(samples: np.ndarray, rate: int) -> list[str]:
     return warnings
 
 
-def load_reference(data: bytes) -> ReferenceClip:
+def load_reference(data: bytes) -> CheckedReference:
     """Validate an uploaded clip and return its canonical form; raises VoiceRejected."""
     if not data:
         raise VoiceRejected("empty_file", "The file is empty.")
@@ -111,7 +111,7 @@ def load_reference(data: bytes) -> ReferenceClip:
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(samples, -1.0, 1.0), rate, format="FLAC", subtype="PCM_16")
     canonical = buffer.getvalue()
-    return ReferenceClip(canonical=canonical, sha256=hashlib.sha256(canonical).hexdigest(), samples=samples,
+    return CheckedReference(canonical=canonical, sha256=hashlib.sha256(canonical).hexdigest(), samples=samples,
                          sample_rate=rate, duration_s=len(samples) / rate, warnings=warnings)
 
 

@@ -17,7 +17,7 @@ from glmtts_site.errors import ApiError
 from glmtts_site.ratelimit import rate_limit
 
 from . import tasks
-from .audio import MAX_BYTES, ReferenceClip, VoiceRejected, load_reference, safe_download_name
+from .audio import MAX_BYTES, CheckedReference, VoiceRejected, load_reference, safe_download_name
 from .models import TranscriptState, Visibility, Voice
 
 
@@ -41,7 +41,7 @@ def upload_bytes(upload: UploadedFile, *, field: str) -> bytes:
     return bytes(upload.read(MAX_BYTES + 1))
 
 
-def reference_validated(data: bytes, *, field: str = "audio") -> ReferenceClip:
+def reference_validated(data: bytes, *, field: str = "audio") -> CheckedReference:
     """A client's reference clip checked and re-encoded to canonical FLAC: the one rule for library
     voices and for inline references on every submit path (ApiError otherwise)."""
     try:

@@ -35,10 +35,10 @@ from glmtts_site.redis_conn import new_async_redis
 from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
 from voices.tasks import voice_tasks_key
 
-from .consumer import JobConsumer
 from .control import gpu_status
 from .engines.base import Engine
 from .heartbeat import WorkerState, announce_engines, heartbeat_clear, heartbeat_write
+from .job_consumer import JobConsumer
 from .queue import WorkerQueue
 from .startup import build_executor, engine_versions, load_engines, publish_presets
 from .worker_loops import WorkerLoops

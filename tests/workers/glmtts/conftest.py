@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from workers.engines.glmtts.llm import SpecialTokens, SpeechTokenLM
+from workers.engines.glmtts.lm.llm import SpecialTokens, SpeechTokenLM
 
 FIXTURE_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "glmtts-tiny"
 CKPT_DIR = FIXTURE_DIR / "ckpt"

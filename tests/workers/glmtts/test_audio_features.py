@@ -1,12 +1,12 @@
-"""Golden tests for workers.engines.glmtts.audio: resampling, prompt mel, Kaldi fbank / CAM++ input."""
+"""Golden tests for workers.engines.glmtts.speech.features: resampling, prompt mel, Kaldi fbank / CAM++ input."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from workers.engines.glmtts import audio
-from workers.engines.glmtts.audio import campplus_features, kaldi_fbank, mel_spectrogram, resample
+from workers.engines.glmtts.speech import features as audio
+from workers.engines.glmtts.speech.features import campplus_features, kaldi_fbank, mel_spectrogram, sinc_resample
 
 from .conftest import golden
 
@@ -18,7 +18,7 @@ def waves() -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize(("name", "rate"), [("wav16k", 16000), ("wav32k", 32000)])
 def test_resample_matches_torchaudio_resample(waves: dict[str, torch.Tensor], name: str, rate: int) -> None:
-    out = resample(waves["wav24k"], 24000, rate)
+    out = sinc_resample(waves["wav24k"], 24000, rate)
     assert out.shape == waves[name].shape
     torch.testing.assert_close(out, waves[name], rtol=0, atol=1e-6)
 
@@ -26,20 +26,20 @@ def test_resample_matches_torchaudio_resample(waves: dict[str, torch.Tensor], na
 def test_resample_keeps_leading_dims_and_caches_kernel(waves: dict[str, torch.Tensor]) -> None:
     audio._sinc_kernel.cache_clear()
     batch = torch.stack([waves["wav24k"], -waves["wav24k"]])[:, None]  # [2, 1, N]
-    out = resample(batch, 24000, 16000)
+    out = sinc_resample(batch, 24000, 16000)
     assert out.shape == (2, 1, 48000)
     torch.testing.assert_close(out[1, 0], -waves["wav16k"], rtol=0, atol=1e-6)
-    resample(waves["wav24k"], 48000, 32000)  # same reduced ratio 3:2 -> same kernel
+    sinc_resample(waves["wav24k"], 48000, 32000)  # same reduced ratio 3:2 -> same kernel
     assert audio._sinc_kernel.cache_info().hits == 1
-    assert resample(waves["wav24k"], 24000, 24000) is waves["wav24k"]
+    assert sinc_resample(waves["wav24k"], 24000, 24000) is waves["wav24k"]
     with pytest.raises(ValueError, match="positive"):
-        resample(waves["wav24k"], 0, 16000)
+        sinc_resample(waves["wav24k"], 0, 16000)
 
 
 def test_resample_length_is_ceil_of_ratio() -> None:
     wav = torch.randn(1001, generator=torch.Generator().manual_seed(0))
-    assert resample(wav, 44100, 16000).shape == (364,)  # ceil(1001 * 160 / 441)
-    assert resample(wav, 16000, 24000).shape == (1502,)  # ceil(1001 * 3 / 2)
+    assert sinc_resample(wav, 44100, 16000).shape == (364,)  # ceil(1001 * 160 / 441)
+    assert sinc_resample(wav, 16000, 24000).shape == (1502,)  # ceil(1001 * 3 / 2)
 
 
 def test_prompt_mels_24k_then_32k_in_one_process(waves: dict[str, torch.Tensor]) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from workers.engines.glmtts.campplus import CampPlus
+from workers.engines.glmtts.speech.campplus import CampPlus
 
 from .conftest import golden
 from .tiny_ckpt import build_campplus_standin, campplus_projection

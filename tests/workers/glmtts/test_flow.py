@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workers.engines.glmtts.dit_modules import apply_rotary
-from workers.engines.glmtts.flow import FlowModel, FlowTrace, read_flow_state_dict
+from workers.engines.glmtts.acoustic.dit_modules import apply_rotary
+from workers.engines.glmtts.acoustic.flow import FlowModel, FlowTrace, read_flow_state_dict
 
 from .conftest import FIXTURE_DIR, golden
 

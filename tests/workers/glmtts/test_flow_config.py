@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from workers.engines.glmtts.flow import FlowModel
-from workers.engines.glmtts.flow_config import DiTConfig, FlowConfig, load_flow_config
+from workers.engines.glmtts.acoustic.flow import FlowModel
+from workers.engines.glmtts.acoustic.flow_config import DiTConfig, FlowConfig, load_flow_config
 
 from .conftest import FIXTURE_DIR
 

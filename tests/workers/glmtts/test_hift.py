@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from workers.engines.glmtts.hift import HiFTConfig, HiFTGenerator, config_from_state_dict
-from workers.engines.glmtts.hift_source import draw_source_noise
+from workers.engines.glmtts.acoustic.hift import HiFTConfig, HiFTGenerator, config_from_state_dict
+from workers.engines.glmtts.acoustic.hift_source import draw_source_noise
 
 from .conftest import FIXTURE_DIR, golden
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workers.engines.glmtts.llm import SpeechTokenLM
-from workers.engines.glmtts.sampling import SamplingConfig
+from workers.engines.glmtts.lm.llm import SpeechTokenLM
+from workers.engines.glmtts.lm.sampling import SamplingConfig
 
 from .conftest import golden
 

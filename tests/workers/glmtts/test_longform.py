@@ -15,11 +15,11 @@ from workers.engines.glmtts.longform import (
     MAX_PROMPT_SPEECH_TOKENS,
     Code,
     PromptCache,
-    Segment,
+    TokenizedSegment,
     generate_long,
-    split_segments,
+    split_normalized,
 )
-from workers.engines.glmtts.text_frontend import text_frontend
+from workers.engines.glmtts.text.frontend import text_frontend
 
 from .conftest import GOLDEN_DIR, golden
 
@@ -49,12 +49,12 @@ def test_generate_long_matches_upstream_orchestration(item: dict[str, Any]) -> N
     syn_text = frontend.normalize(item["syn_text"])
     assert syn_text == item["syn_text_normalized"]
 
-    segments = split_segments(syn_text, frontend)
+    segments = split_normalized(syn_text, frontend)
     assert segments == item["text_tn_dict"]["syn_text_tn"]
     cache = PromptCache.start(prompt_text, _bytes(prompt_text + " "), PROMPT_CODES)
     llm = ReplayLLM(item["segments"])
     events = list(generate_long(segments, cache, tokenize=_bytes, speak=llm))
-    produced = [event for event in events if isinstance(event, Segment)]
+    produced = [event for event in events if isinstance(event, TokenizedSegment)]
     # Codes are passed on one by one before their segment completes.
     assert [e.code for e in events if isinstance(e, Code)] == [c for segment in produced for c in segment.codes]
 

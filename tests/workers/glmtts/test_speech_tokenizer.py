@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from workers.engines.glmtts.speech_tokenizer import SpeechTokenizer
-from workers.engines.glmtts.whisper_vq import WhisperVQConfig, block_causal_bias, load_encoder_state
+from workers.engines.glmtts.speech.tokenizer import SpeechTokenizer
+from workers.engines.glmtts.speech.whisper_vq import WhisperVQConfig, block_causal_bias, load_encoder_state
 
 from .conftest import FIXTURE_DIR, golden
 

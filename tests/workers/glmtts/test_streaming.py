@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from workers.engines.base import AudioChunk, ReferenceClip
-from workers.engines.glmtts.audio import mel_spectrogram
 from workers.engines.glmtts.engine import GlmTtsEngine
-from workers.engines.glmtts.pipeline import VoiceFeatures
+from workers.engines.glmtts.pipeline import PromptFeatures
+from workers.engines.glmtts.speech.features import mel_spectrogram
 from workers.engines.glmtts.streaming import StreamingToken2Wav
 from workers.engines.params import SynthesisParams
 
@@ -30,10 +30,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> GlmTtsEngine:
 
 
 @pytest.fixture(scope="module")
-def voice(engine: GlmTtsEngine) -> VoiceFeatures:
+def voice(engine: GlmTtsEngine) -> PromptFeatures:
     wav = golden("00_waveforms")["wav24k"].numpy()
     clip = ReferenceClip(wav, 24000, "e" * 64, "the prompt text, spoken by a tiny random model.")
-    features: VoiceFeatures = engine.prepare_voice(preset=None, reference=clip).data
+    features: PromptFeatures = engine.prepare_voice(preset=None, reference=clip).data
     return features
 
 
@@ -41,7 +41,7 @@ def _log_mel(audio: np.ndarray | torch.Tensor) -> torch.Tensor:
     return mel_spectrogram(torch.as_tensor(audio).reshape(1, -1), 24000)
 
 
-def _whole(engine: GlmTtsEngine, voice: VoiceFeatures, codes: list[int], stream: StreamingToken2Wav) -> torch.Tensor:
+def _whole(engine: GlmTtsEngine, voice: PromptFeatures, codes: list[int], stream: StreamingToken2Wav) -> torch.Tensor:
     """One flow + one vocoder pass over all codes, from the stream's own flow and vocoder noise."""
     models = engine.models.acoustic
     total = models.flow.frame_count(len(voice.speech_codes) + len(codes))
@@ -57,7 +57,7 @@ def _distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> flo
     return float((_log_mel(a) - _log_mel(b)).abs().mean())
 
 
-def test_streamed_chunks_join_close_to_the_non_streamed_audio(engine: GlmTtsEngine, voice: VoiceFeatures,
+def test_streamed_chunks_join_close_to_the_non_streamed_audio(engine: GlmTtsEngine, voice: PromptFeatures,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     codes = golden("d_llm")["greedy_tokens"].tolist()
     stream = StreamingToken2Wav(engine.models.acoustic, voice, 24000, seed=0)
@@ -87,7 +87,7 @@ def test_streamed_chunks_join_close_to_the_non_streamed_audio(engine: GlmTtsEngi
     assert _distance(streamed, whole) < 0.5 * unrelated, (_distance(streamed, whole), unrelated)
 
 
-def test_first_audio_leaves_before_the_llm_has_finished(engine: GlmTtsEngine, voice: VoiceFeatures,
+def test_first_audio_leaves_before_the_llm_has_finished(engine: GlmTtsEngine, voice: PromptFeatures,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     lm, produced = engine.models.lm, []
     original = lm.generate
@@ -110,7 +110,7 @@ def test_first_audio_leaves_before_the_llm_has_finished(engine: GlmTtsEngine, vo
     assert seen_at_first_chunk == 25  # the first chunk is rendered after 25 codes, long before the 155th
 
 
-def test_stream_without_codes_is_empty(engine: GlmTtsEngine, voice: VoiceFeatures) -> None:
+def test_stream_without_codes_is_empty(engine: GlmTtsEngine, voice: PromptFeatures) -> None:
     assert StreamingToken2Wav(engine.models.acoustic, voice, 24000, seed=0).finish().size == 0
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from workers.engines.glmtts import text_split
-from workers.engines.glmtts.text_frontend import TextFrontend, remove_emoji, text_frontend
+from workers.engines.glmtts.text import split as text_split
+from workers.engines.glmtts.text.frontend import TextFrontend, remove_emoji, text_frontend
 
 from .conftest import GOLDEN_DIR
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from workers.engines.glmtts.vocos import HOP_LENGTH, MEL_LOGDIFF, SAMPLE_RATE, Vocos2D
+from workers.engines.glmtts.acoustic.vocos import HOP_LENGTH, MEL_LOGDIFF, SAMPLE_RATE, Vocos2D
 
 REPEAT = HOP_LENGTH // 80
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")

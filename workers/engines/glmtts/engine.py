@@ -1,6 +1,6 @@
 """The GLM-TTS engine behind the worker's streaming protocol: zero-shot cloning of a reference voice.
 
-Segment by segment (upstream's generate_long): split and normalize the text, decode speech codes with
+TokenizedSegment by segment (upstream's generate_long): split and normalize the text, decode speech codes with
 the LLM (prompt cache across segments when `use_prompt_cache`), and stream: flow + vocoder render
 chunks while the LLM is still decoding (streaming.py). As upstream, the random state is re-seeded before every segment,
 so a segment's audio depends on the seed and its own prompt, not on how many segments came before.
@@ -15,14 +15,15 @@ from pathlib import Path
 
 import torch
 
+from workers.engines.glmtts.checkpoint import CheckpointError, CheckpointLayout
+from workers.engines.glmtts.lm.sampling import SamplingConfig
+from workers.engines.glmtts.longform import Code, PromptCache, TokenizedSegment, generate_long, split_normalized
+from workers.engines.glmtts.pipeline import GlmTtsModels, PromptFeatures, checkpoint_paths_for_version
+from workers.engines.glmtts.streaming import StreamingToken2Wav
+from workers.engines.glmtts.voice_store import VoiceFeatureStore
+
 from ..base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
 from ..params import SynthesisParams
-from .checkpoint import CheckpointError, CheckpointLayout
-from .longform import Code, PromptCache, Segment, generate_long, split_segments
-from .pipeline import GlmTtsModels, VoiceFeatures, checkpoint_paths_for_version
-from .sampling import SamplingConfig
-from .streaming import StreamingToken2Wav
-from .voice_store import VoiceFeatureStore
 
 _EDGE_BYTES = 1 << 20
 
@@ -109,14 +110,14 @@ class GlmTtsEngine:
     def synthesize(self, *, text: str, voice: VoicePrompt, params: SynthesisParams,
                    cancel: threading.Event) -> Iterator[Event]:
         models = self.models
-        features: VoiceFeatures = voice.data
+        features: PromptFeatures = voice.data
         if params.sample_rate not in models.acoustic.sample_rates:
             raise EngineError("unsupported_sample_rate", f"This GLM-TTS checkpoint has no {params.sample_rate} Hz "
                                                          "vocoder (vocos2d/generator_jit.ckpt).")
         if params.speed != 1.0:
             raise EngineError("invalid_speed", "GLM-TTS speaks at its natural speed only (speed 1.0).")
         g2p = models.text.apply_g2p if self.use_phoneme else None
-        segments = split_segments(models.text.normalize(text), models.text, g2p=g2p)
+        segments = split_normalized(models.text.normalize(text), models.text, g2p=g2p)
         if not segments:
             raise EngineError("empty_text", "There is nothing to say in this text.")
         yield Progress("synthesizing", 0, len(segments))
@@ -140,7 +141,7 @@ class GlmTtsEngine:
             yield from self._stream(generate_long(segments, cache, tokenize=models.tokenizer.encode, speak=speak),
                                     features, params, cancel, len(segments))
 
-    def _stream(self, events: Iterator[Code | Segment], features: VoiceFeatures, params: SynthesisParams,
+    def _stream(self, events: Iterator[Code | TokenizedSegment], features: PromptFeatures, params: SynthesisParams,
                 cancel: threading.Event, total: int) -> Iterator[Event]:
         """Audio chunks while each segment is still being decoded; progress after each segment."""
         seq, stream = 0, None
@@ -157,5 +158,5 @@ class GlmTtsEngine:
             if audio is not None and len(audio):
                 yield AudioChunk(seq, audio, params.sample_rate)
                 seq += 1
-            if isinstance(event, Segment):
+            if isinstance(event, TokenizedSegment):
                 yield Progress("synthesizing", event.index + 1, total)

@@ -61,7 +61,7 @@ class PromptCache:
 
 
 @dataclass(frozen=True)
-class Segment:
+class TokenizedSegment:
     index: int
     text: str  # normalized (and, with phoneme control, G2P-replaced) segment text
     text_ids: list[int]
@@ -81,7 +81,7 @@ class Code:
 SpeakFn = Callable[[list[int], list[int], list[int]], Iterable[int]]
 
 
-def split_segments(text: str, frontend: TextPipeline, *, g2p: Callable[[str], str] | None = None) -> list[str]:
+def split_normalized(text: str, frontend: TextPipeline, *, g2p: Callable[[str], str] | None = None) -> list[str]:
     """Split an already normalized text and normalize every piece again (upstream does both)."""
     pieces = [frontend.normalize(piece) for piece in frontend.split(text)]
     pieces = [piece for piece in pieces if piece.strip()]
@@ -89,11 +89,11 @@ def split_segments(text: str, frontend: TextPipeline, *, g2p: Callable[[str], st
 
 
 def generate_long(segments: list[str], cache: PromptCache, *, tokenize: Callable[[str], list[int]],
-                  speak: SpeakFn) -> Iterator[Code | Segment]:
+                  speak: SpeakFn) -> Iterator[Code | TokenizedSegment]:
     """Run the LLM segment by segment; `speak(prompt_text_ids, text_ids, prompt_speech)` yields codes.
 
     Every code is passed on as it comes (so audio can start before the segment is decoded), then the
-    finished Segment.
+    finished TokenizedSegment.
     """
     for index, text in enumerate(segments):
         text_ids = tokenize(text)
@@ -103,5 +103,5 @@ def generate_long(segments: list[str], cache: PromptCache, *, tokenize: Callable
             codes.append(code)
             yield Code(index, code)
         cache.remember(text, text_ids, codes)
-        yield Segment(index=index, text=text, text_ids=text_ids, prompt_text_ids=prompt_text_ids,
+        yield TokenizedSegment(index=index, text=text, text_ids=text_ids, prompt_text_ids=prompt_text_ids,
                       prompt_speech=prompt_speech, codes=codes)

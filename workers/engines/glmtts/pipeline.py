@@ -12,23 +12,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import mel_spectrogram, resample
-from .campplus import CampPlus
-from .checkpoint import CheckpointLayout
-from .flow import FlowModel
-from .hift import HiFTGenerator
-from .llm import SpeechTokenLM
-from .speech_tokenizer import SpeechTokenizer
-from .text_frontend import TextFrontend, text_frontend
-from .text_tokenizer import TextTokenizer, load_text_tokenizer
-from .vocos import Vocos2D
+from workers.engines.glmtts.acoustic.flow import FlowModel
+from workers.engines.glmtts.acoustic.hift import HiFTGenerator
+from workers.engines.glmtts.acoustic.vocos import Vocos2D
+from workers.engines.glmtts.checkpoint import CheckpointLayout
+from workers.engines.glmtts.lm.llm import SpeechTokenLM
+from workers.engines.glmtts.speech.campplus import CampPlus
+from workers.engines.glmtts.speech.features import mel_spectrogram, sinc_resample
+from workers.engines.glmtts.speech.tokenizer import SpeechTokenizer
+from workers.engines.glmtts.text.frontend import TextFrontend, text_frontend
+from workers.engines.glmtts.text.tokenizer import TextTokenizer, load_text_tokenizer
 
 TOKEN_RATE = 25
 SPEAKER_RATE = 16000
 
 
 @dataclass(frozen=True)
-class VoiceFeatures:
+class PromptFeatures:
     prompt_text: str  # normalized transcript of the reference clip
     prompt_text_ids: list[int]
     speech_codes: list[int]
@@ -47,7 +47,7 @@ class AcousticModels:
         return (24000, 32000) if self.vocos is not None else (24000,)
 
     @torch.inference_mode()
-    def token2wav(self, codes: list[int], voice: VoiceFeatures, sample_rate: int,
+    def token2wav(self, codes: list[int], voice: PromptFeatures, sample_rate: int,
                   generator: torch.Generator | None = None) -> np.ndarray:
         """Flow (prompted with the voice's own codes and mel, never the prompt cache) then the vocoder."""
         device = self.device
@@ -83,14 +83,14 @@ class GlmTtsModels:
         self.acoustic = AcousticModels(FlowModel.from_dir(layout.flow, device=device).to(self.dtype),
                                        HiFTGenerator.from_checkpoint(layout.hift, device=device), vocos, self.device)
 
-    def voice_features(self, samples: np.ndarray, sample_rate: int, prompt_text: str) -> VoiceFeatures:
+    def voice_features(self, samples: np.ndarray, sample_rate: int, prompt_text: str) -> PromptFeatures:
         wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
-        wav16k = resample(wav, sample_rate, SPEAKER_RATE)
+        wav16k = sinc_resample(wav, sample_rate, SPEAKER_RATE)
         codes = self.speech_tokenizer.tokenize([(wav16k, SPEAKER_RATE)])[0]
         normalized = self.text.normalize(prompt_text)
-        mels = {rate: mel_spectrogram(resample(wav, sample_rate, rate)[None], rate)
+        mels = {rate: mel_spectrogram(sinc_resample(wav, sample_rate, rate)[None], rate)
                 for rate in self.acoustic.sample_rates}
-        return VoiceFeatures(prompt_text=normalized, prompt_text_ids=self.tokenizer.encode(normalized + " "),
+        return PromptFeatures(prompt_text=normalized, prompt_text_ids=self.tokenizer.encode(normalized + " "),
                              speech_codes=codes.tolist(), embedding=self.campplus.embed(wav16k).reshape(1, -1),
                              mels=mels)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .pipeline import AcousticModels, VoiceFeatures
+from workers.engines.glmtts.pipeline import AcousticModels, PromptFeatures
 
 Vocoder = Callable[[torch.Tensor], torch.Tensor]
 
@@ -37,7 +37,7 @@ class StreamSchedule:
 class StreamingToken2Wav:
     """Feed `push(codes)` with every new speech code; it returns audio whenever a chunk is ready."""
 
-    def __init__(self, models: AcousticModels, voice: VoiceFeatures, sample_rate: int, *, seed: int,
+    def __init__(self, models: AcousticModels, voice: PromptFeatures, sample_rate: int, *, seed: int,
                  schedule: StreamSchedule | None = None) -> None:
         self.models, self.voice, self.sample_rate = models, voice, sample_rate
         self.schedule = schedule or StreamSchedule()

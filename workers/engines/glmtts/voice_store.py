@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .pipeline import VoiceFeatures
+from workers.engines.glmtts.pipeline import PromptFeatures
 
 logger = logging.getLogger(__name__)
 
@@ -28,20 +28,20 @@ class VoiceFeatureStore:
         text_hash = hashlib.sha256(prompt_text.encode()).hexdigest()[:16]
         return self.directory / f"{audio_sha256}-{text_hash}.pt"
 
-    def load(self, audio_sha256: str, prompt_text: str) -> VoiceFeatures | None:
+    def load(self, audio_sha256: str, prompt_text: str) -> PromptFeatures | None:
         path = self.path(audio_sha256, prompt_text)
         if not path.is_file():
             return None
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
-            return VoiceFeatures(prompt_text=data["prompt_text"], prompt_text_ids=list(data["prompt_text_ids"]),
+            return PromptFeatures(prompt_text=data["prompt_text"], prompt_text_ids=list(data["prompt_text_ids"]),
                                  speech_codes=list(data["speech_codes"]), embedding=data["embedding"],
                                  mels={int(rate): mel for rate, mel in data["mels"].items()})
         except Exception as exc:  # a truncated or foreign file is recomputed, never trusted
             logger.warning("Ignoring unreadable voice features %s: %s", path, exc)
             return None
 
-    def save(self, audio_sha256: str, prompt_text: str, features: VoiceFeatures) -> None:
+    def save(self, audio_sha256: str, prompt_text: str, features: PromptFeatures) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         data = {"prompt_text": features.prompt_text, "prompt_text_ids": features.prompt_text_ids,
                 "speech_codes": features.speech_codes, "embedding": features.embedding.cpu(),

@@ -1,6 +1,6 @@
 """Prompt speech tokenizer: waveforms -> 25 Hz WhisperVQ codes, batched and segmented as upstream does.
 
-Mirrors upstream's SpeechTokenizer.extract_speech_token (MANIFEST Q6): resample to 16 kHz, cut each clip into
+Mirrors upstream's SpeechTokenizer.extract_speech_token (MANIFEST Q6): sinc_resample to 16 kHz, cut each clip into
 30 s segments, log-mel features with transformers' WhisperFeatureExtractor (torch path, padded to the longest
 segment and to a multiple of one token's worth of samples), run the quantize-encoder 128 segments at a time and
 keep the codes whose frames cover real audio, concatenating an utterance's segments in order.
@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from transformers import WhisperFeatureExtractor
 
-from .audio import resample
-from .whisper_vq import EncoderOutput, WhisperVQEncoder, load_whisper_vq
+from workers.engines.glmtts.speech.features import sinc_resample
+from workers.engines.glmtts.speech.whisper_vq import EncoderOutput, WhisperVQEncoder, load_whisper_vq
 
 SAMPLE_RATE = 16000
 SEGMENT_SECONDS = 30
@@ -56,7 +56,7 @@ class SpeechTokenizer:
             if wav.dim() not in (1, 2):
                 raise ValueError(f"Expected a waveform [N] or [channels, N], got shape {tuple(wav.shape)}")
             mono = wav if wav.dim() == 1 else wav[0]  # first channel, as upstream
-            audio = resample(mono.to(self.device, torch.float32), sample_rate, SAMPLE_RATE).cpu().numpy()
+            audio = sinc_resample(mono.to(self.device, torch.float32), sample_rate, SAMPLE_RATE).cpu().numpy()
             for start in range(0, audio.shape[0], span):
                 segments.append(audio[start:start + span])
                 owners.append(index)

@@ -36,7 +36,7 @@ def _sinc_kernel(orig: int, new: int, device: torch.device, dtype: torch.dtype) 
     return kernel.to(torch.float32).to(device=device, dtype=dtype), width
 
 
-def resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
+def sinc_resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
     """Band-limited resampling of [..., N], numerically torchaudio.transforms.Resample(orig_sr, new_sr)."""
     if orig_sr <= 0 or new_sr <= 0:
         raise ValueError(f"Sample rates must be positive, got {orig_sr} -> {new_sr}")

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dit_modules import (
+from workers.engines.glmtts.acoustic.dit_modules import (
     AdaLayerNormZero,
     AdaLayerNormZeroFinal,
     EmbeddingConcater,
@@ -21,7 +21,7 @@ from .dit_modules import (
     TimestepEmbedding,
     apply_rotary,
 )
-from .flow_config import SPEAKER_EMBEDDING_DIM, DiTConfig
+from workers.engines.glmtts.acoustic.flow_config import SPEAKER_EMBEDDING_DIM, DiTConfig
 
 WAVLM_EMBEDDING_DIM = 256
 

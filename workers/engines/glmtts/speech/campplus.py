@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from .audio import campplus_features
+from workers.engines.glmtts.speech.features import campplus_features
 
 EMBEDDING_DIM = 192
 

@@ -18,7 +18,12 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
-from .hift_source import ConvRNNF0Predictor, HarmonicSource, SourceNoise, draw_source_noise
+from workers.engines.glmtts.acoustic.hift_source import (
+    ConvRNNF0Predictor,
+    HarmonicSource,
+    SourceNoise,
+    draw_source_noise,
+)
 
 _UNSUPPORTED_RATE = 22050  # upstream uses the older SourceModuleHnNSF/SineGen only at this rate
 

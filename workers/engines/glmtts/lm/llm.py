@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import DynamicCache, LlamaForCausalLM
 
-from .sampling import SamplingConfig, sample_token, sample_token_on_device
+from workers.engines.glmtts.lm.sampling import SamplingConfig, sample_token, sample_token_on_device
 
 AUDIO_CODES = 32768
 _SPECIAL_NAMES = {"ats": "<|audio_0|>", "ate": "<|audio_32767|>", "boa": "<|begin_of_audio|>",

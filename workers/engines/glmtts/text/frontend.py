@@ -18,9 +18,9 @@ from typing import Any
 
 import regex
 
-from . import text_split
-from .g2p import G2PReplacer
-from .text_normalizers import build_en_normalizer, build_zh_normalizer
+from workers.engines.glmtts.text import split as text_split
+from workers.engines.glmtts.text.g2p import G2PReplacer
+from workers.engines.glmtts.text.normalizers import build_en_normalizer, build_zh_normalizer
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PUNCTUATION_CHARS = text_split.PUNCTUATION_CHARS

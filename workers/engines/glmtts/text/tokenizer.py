@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Protocol
 
-from .llm import SpecialTokens
+from workers.engines.glmtts.lm.llm import SpecialTokens
 
 
 class TextTokenizer(Protocol):

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dit import DiT
-from .flow_config import SPEAKER_EMBEDDING_DIM, FlowConfig, load_flow_config
+from workers.engines.glmtts.acoustic.dit import DiT
+from workers.engines.glmtts.acoustic.flow_config import SPEAKER_EMBEDDING_DIM, FlowConfig, load_flow_config
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The speech-token language model (a transformers Llama) and its repetition-aware sampling."""

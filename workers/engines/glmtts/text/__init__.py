@@ -1,0 +1,2 @@
+"""Text stage: normalization (WeTextProcessing FSTs), segment splitting, phoneme mode (G2P) and the
+LLM's text tokenizers."""
