@@ -28,9 +28,10 @@ TEXT = "The portal speaks while it writes. Every sentence arrives on its own. Th
 def reference_wav(workers: Workers, tmp_path: Path) -> Path:
     """A reference clip made by the default engine itself, through the queue (before the browser
     starts: Playwright's sync API runs an event loop, and the ORM must not run inside one)."""
+    # Queued before the worker starts, so it runs ahead of the preset previews the worker asks for at start.
+    job = job_create(owner=None, text="This is my voice, recorded for the portal test.", voice_preset="jf_nezumi")
     workers.extra_env["PRESET_PREVIEWS"] = "true"  # the studio's preset previews, made at start
     workers.start("e2e")
-    job = job_create(owner=None, text="This is my voice, recorded for the portal test.", voice_preset="jf_nezumi")
     wait_for(lambda: SynthesisJob.objects.get(pk=job.pk).status == JobStatus.DONE, timeout_s=90,
              what="the reference clip")
     job.refresh_from_db()
