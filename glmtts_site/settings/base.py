@@ -118,7 +118,7 @@ STORAGES = {
     # Hashed names let the browser cache static files for a year.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# --- Request limits (README: "Limits and abuse protection"); all enforced before a body is buffered.
+# --- Request limits (docs/limits.md); all enforced before a body is buffered.
 # The web server (glmtts_site.serve) refuses bodies over MAX_REQUEST_BODY_BYTES before reading them;
 # the ASGI middleware (glmtts_site.body_limits) refuses, by Content-Length and as bytes arrive, bodies
 # over DATA_UPLOAD_MAX_MEMORY_SIZE except on the upload routes; an uploaded clip is at most 10 MB.

@@ -9,7 +9,7 @@ from synthesis.jobs.events import EventType, JobEvent
 from synthesis.jobs.selectors import audio_urls
 from synthesis.models import SynthesisJob
 
-# Close codes (README: websockets). Daphne lets an application close only with 1000 or 3000-4999;
+# Close codes (docs/api.md: websockets). Daphne lets an application close only with 1000 or 3000-4999;
 # 1009 comes from the server itself for a message over WS_SERVER_MAX_MESSAGE_BYTES, never read.
 CLOSE_BAD_FRAME = 4400  # a binary frame: clients send JSON text only
 CLOSE_NOT_SIGNED_IN = 4401
