@@ -44,8 +44,10 @@ browser:
 pytest: install browser
 	$(PY) -m pytest
 
+# The static checks run beside pytest (mypy is a minute of one core; the slow tier mostly waits on its
+# processes); each target's output is printed whole when it ends, and any failure fails `make test`.
 test: install browser
-	$(MAKE) --no-print-directory lint typecheck deploy-check pytest
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck deploy-check pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
