@@ -22,6 +22,7 @@ from workers.engines.glmtts.longform import (
 from workers.engines.glmtts.text.frontend import text_frontend
 
 from .conftest import GOLDEN_DIR, golden
+from .expectations import MAX_LLM_SEQ_INP_LEN
 
 ITEMS: list[dict[str, Any]] = json.loads((GOLDEN_DIR / "i_generate_long.json").read_text())["items"]
 PROMPT_CODES: list[int] = golden("a_speech_tokenizer")["tokens_wav16k"].tolist()
@@ -77,4 +78,4 @@ def test_pruning_never_drops_the_original_prompt() -> None:
     cache.remember("a", [2], [8] * 600)
     text_ids, speech = cache.prompt_for([3] * 10)
     assert text_ids == [1] and speech == [7] * 700 and len(cache.speech) == 1
-    assert MAX_PROMPT_SPEECH_TOKENS == 750
+    assert MAX_PROMPT_SPEECH_TOKENS == MAX_LLM_SEQ_INP_LEN

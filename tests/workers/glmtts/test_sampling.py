@@ -70,13 +70,29 @@ def test_device_sampling_batches_host_syncs_and_keeps_greedy_exact(lm: SpeechTok
     assert tokens == gold["greedy_tokens"].tolist()  # stops at the same EOS although 8 steps run per read-back
 
 
+def _assert_device_draws_stay_in_top_k(lm: SpeechTokenLM, prompt: tuple) -> None:
+    """With a repetition threshold above the window the fallback never fires, so every code the device path
+    draws is one of its step's top_k (EOS aside: it ends decoding, or is masked before min_len)."""
+    config = SamplingConfig(top_k=3, top_p=1.0, tau_r=2.0)
+    candidates: list[list[int]] = []
+
+    def record_top_k(_step: int, logp: torch.Tensor) -> None:
+        logp = logp.clone()
+        logp[lm.special.eoa] = -float("inf")
+        candidates.append((logp.topk(config.top_k).indices - lm.special.ats).tolist())
+
+    codes = list(lm.generate(*prompt, sampling=config, sync_every=8, generator=torch.Generator().manual_seed(1),
+                             on_step=record_top_k))
+    assert codes and all(code in top for code, top in zip(codes, candidates, strict=False))
+
+
 def test_device_sampling_is_seeded_and_repetition_aware(lm: SpeechTokenLM, prompt: tuple) -> None:
     def run(seed: int) -> list[int]:
         return list(lm.generate(*prompt, sampling=SamplingConfig(), sync_every=8,
                                 generator=torch.Generator().manual_seed(seed)))
 
     assert run(1) == run(1) != run(2)
-    assert all(0 <= code < 32768 for code in run(1))
+    _assert_device_draws_stay_in_top_k(lm, prompt)
     logp = torch.tensor([0.99, 0.0025, 0.0025, 0.0025, 0.0025]).log()
     recent = torch.zeros(10, dtype=torch.long)
     draws = {int(sample_token_on_device(logp, recent, SamplingConfig(top_p=0.5), torch.Generator().manual_seed(s)))

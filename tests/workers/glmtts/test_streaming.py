@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,21 @@ from workers.engines.base import AudioChunk, ReferenceClip
 from workers.engines.glmtts.engine import GlmTtsEngine
 from workers.engines.glmtts.pipeline import PromptFeatures
 from workers.engines.glmtts.speech.features import mel_spectrogram
-from workers.engines.glmtts.streaming import StreamingToken2Wav
+from workers.engines.glmtts.streaming import StreamingToken2Wav, StreamSchedule
 from workers.engines.params import SynthesisParams
 
 from .conftest import golden
+from .expectations import (
+    AUDIO_LIMIT,
+    TOLERANCES,
+    RecordingLM,
+    llm_texts,
+    samples_per_mel_frame,
+    stream_render_counts,
+)
 from .tiny_ckpt import build_tiny_checkpoint
+
+PROMPT_TEXT, TEXT = llm_texts()  # golden d_llm's transcript and target text
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +41,31 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> GlmTtsEngine:
 
 @pytest.fixture(scope="module")
 def voice(engine: GlmTtsEngine) -> PromptFeatures:
-    wav = golden("00_waveforms")["wav24k"].numpy()
-    clip = ReferenceClip(wav, 24000, "e" * 64, "the prompt text, spoken by a tiny random model.")
-    features: PromptFeatures = engine.prepare_voice(preset=None, reference=clip).data
+    features: PromptFeatures = engine.prepare_voice(preset=None, reference=_reference()).data
     return features
+
+
+def _reference() -> ReferenceClip:
+    return ReferenceClip(golden("00_waveforms")["wav24k"].numpy(), 24000, "e" * 64, PROMPT_TEXT)
 
 
 def _log_mel(audio: np.ndarray | torch.Tensor) -> torch.Tensor:
     return mel_spectrogram(torch.as_tensor(audio).reshape(1, -1), 24000)
 
 
+def _whole_mel(engine: GlmTtsEngine, voice: PromptFeatures, codes: list[int], noise: torch.Tensor) -> torch.Tensor:
+    """One flow pass over all codes from the first frames of `noise`."""
+    flow = engine.models.acoustic.flow
+    total = flow.frame_count(len(voice.speech_codes) + len(codes))
+    return flow.inference(torch.tensor([codes]), torch.tensor([voice.speech_codes]), voice.mels[24000],
+                          voice.embedding, noise=noise[:, :total])
+
+
 def _whole(engine: GlmTtsEngine, voice: PromptFeatures, codes: list[int], stream: StreamingToken2Wav) -> torch.Tensor:
     """One flow + one vocoder pass over all codes, from the stream's own flow and vocoder noise."""
     models = engine.models.acoustic
-    total = models.flow.frame_count(len(voice.speech_codes) + len(codes))
-    mel = models.flow.inference(torch.tensor([codes]), torch.tensor([voice.speech_codes]), voice.mels[24000],
-                                voice.embedding, noise=stream.noise[:, :total])
-    rand_ini, sine_noise = stream.source_noise(mel.shape[2] * 480)
+    mel = _whole_mel(engine, voice, codes, stream.noise)
+    rand_ini, sine_noise = stream.source_noise(mel.shape[2] * samples_per_mel_frame())
     with torch.inference_mode():
         source = models.hift.source_from_f0(models.hift.predict_f0(mel), rand_ini=rand_ini, sine_noise=sine_noise)
         return models.hift.decode(mel, source).reshape(-1)
@@ -61,53 +79,59 @@ def test_streamed_chunks_join_close_to_the_non_streamed_audio(engine: GlmTtsEngi
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     codes = golden("d_llm")["greedy_tokens"].tolist()
     stream = StreamingToken2Wav(engine.models.acoustic, voice, 24000, seed=0)
-    renders: list[tuple[torch.Tensor, int, int]] = []
+    renders: list[tuple[torch.Tensor, int, int, int]] = []
     vocode = stream._vocode
 
     def recording(mel: torch.Tensor, start: int, stop: int) -> np.ndarray:
-        renders.append((mel, start, stop))
+        renders.append((mel, start, stop, len(stream.codes)))
         return vocode(mel, start, stop)
 
     monkeypatch.setattr(stream, "_vocode", recording)
     chunks = [audio for audio in (stream.push(code) for code in codes) if audio is not None] + [stream.finish()]
-    assert len(chunks) >= 3 and len(chunks[0]) < len(chunks[1])  # the first chunk is small, then they grow
+    # One chunk per step of the engine's chunk schedule; the first is small, then they grow until the last.
+    assert [count for *_, count in renders] == stream_render_counts(len(codes), stream.schedule)
+    assert len(chunks) == len(renders)
+    sizes = [len(chunk) for chunk in chunks[:-1]]
+    assert all(smaller < larger for smaller, larger in itertools.pairwise(sizes))
     streamed = np.concatenate(chunks)
     whole = _whole(engine, voice, codes, stream)
-    assert streamed.shape == whole.shape == (309 * 480,)
-    assert np.abs(streamed).max() <= 0.99 and np.isfinite(streamed).all()
+    assert streamed.shape == whole.shape == golden("g_token2wav")["wav"][0].shape
+    assert np.abs(streamed).max() <= AUDIO_LIMIT and np.isfinite(streamed).all()
 
-    # Flow: the frames each chunk was made from are within ~1% of the final, full render.
+    # Flow: the frames each chunk was vocoded from barely move once all codes are in, compared with how far
+    # an independent noise draw moves them (TOLERANCES["stream_mel_vs_noise_spread"]).
     final, context = renders[-1][0], stream.schedule.context_frames
-    for mel, start, stop in renders[:-1]:
+    other_noise = _whole_mel(engine, voice, codes, torch.randn(stream.noise.shape,
+                                                               generator=torch.Generator().manual_seed(1)))
+    for mel, start, stop, _ in renders[:-1]:
         emitted = slice(start, stop - context)
-        assert float((mel[:, :, emitted] - final[:, :, emitted]).abs().mean()) < 0.02
+        moved = float((mel[:, :, emitted] - final[:, :, emitted]).abs().mean())
+        spread = float((other_noise[:, :, emitted] - final[:, :, emitted]).abs().mean())
+        assert moved < TOLERANCES["stream_mel_vs_noise_spread"] * spread, (moved, spread)
     # Audio: the tiny random HiFT turns a 0.5 % mel change into a large one (its f0 head has weights up to
     # ~56 and the harmonic phase integrates f0), so the yardstick is the distance to other speech codes.
     unrelated = _distance(whole, _whole(engine, voice, codes[::-1], stream))
-    assert _distance(streamed, whole) < 0.5 * unrelated, (_distance(streamed, whole), unrelated)
+    assert _distance(streamed, whole) < TOLERANCES["stream_audio_vs_unrelated"] * unrelated, (
+        _distance(streamed, whole), unrelated)
 
 
 def test_first_audio_leaves_before_the_llm_has_finished(engine: GlmTtsEngine, voice: PromptFeatures,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    lm, produced = engine.models.lm, []
-    original = lm.generate
-
-    def counting(*args: Any, **kwargs: Any) -> Iterator[int]:
-        for code in original(*args, **kwargs):
-            produced.append(code)
-            yield code
-
-    monkeypatch.setattr(lm, "generate", counting)
-    prompt = engine.prepare_voice(preset=None, reference=ReferenceClip(
-        golden("00_waveforms")["wav24k"].numpy(), 24000, "e" * 64, "the prompt text, spoken by a tiny random model."))
-    text = "this is the target sentence for the tiny glm tts golden fixture."
+    lm = RecordingLM(engine.models.lm.generate)
+    monkeypatch.setattr(engine.models.lm, "generate", lm)
+    prompt = engine.prepare_voice(preset=None, reference=_reference())
     seen_at_first_chunk = None
-    for event in engine.synthesize(text=text, voice=prompt, params=SynthesisParams(top_k=1),
+    for event in engine.synthesize(text=TEXT, voice=prompt, params=SynthesisParams(top_k=1),
                                    cancel=threading.Event()):
         if isinstance(event, AudioChunk) and seen_at_first_chunk is None:
-            seen_at_first_chunk = len(produced)
-    assert seen_at_first_chunk is not None and len(produced) == 155
-    assert seen_at_first_chunk == 25  # the first chunk is rendered after 25 codes, long before the 155th
+            seen_at_first_chunk = len(lm.codes)
+    greedy = golden("d_llm")["greedy_tokens"].tolist()
+    assert lm.codes == greedy
+    # The engine's first chunk is due after `first_tokens` codes: that is when it must leave, not later, and
+    # for golden's greedy decoding that is before the LLM has finished.
+    first_tokens = StreamSchedule().first_tokens
+    assert first_tokens < len(greedy)
+    assert seen_at_first_chunk == first_tokens
 
 
 def test_stream_without_codes_is_empty(engine: GlmTtsEngine, voice: PromptFeatures) -> None:

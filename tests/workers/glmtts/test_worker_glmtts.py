@@ -15,10 +15,10 @@ from tests.support.processes import Workers, wait_for
 from workers.engines.params import SynthesisParams
 
 from .conftest import golden
+from .expectations import llm_texts
 from .tiny_ckpt import build_tiny_checkpoint
 
-PROMPT_TEXT = "the prompt text, spoken by a tiny random model."
-TEXT = "this is the target sentence for the tiny glm tts golden fixture."
+PROMPT_TEXT, TEXT = llm_texts()  # golden d_llm's transcript and target text
 
 
 def _reference_wav() -> bytes:
@@ -45,8 +45,9 @@ def test_worker_synthesizes_with_the_tiny_checkpoint(tmp_path: Path, workers: Wo
     assert job.engine_version.startswith("glmtts-") and job.sample_rate == 24000
     audio, rate = sf.read(media_tmp / str(job.output.name))
     assert rate == 24000 and audio.ndim == 1
-    # Greedy decoding: between min_len (2 x 64 text bytes) and max_len (20 x) codes, 2 frames of 480 each.
-    assert 128 * 960 <= len(audio) <= 1280 * 960 and abs(job.audio_duration_s - len(audio) / rate) < 0.01
+    # Greedy decoding of golden d_llm's prompt and text: golden's codes, so as long as upstream's token2wav of them.
+    assert len(audio) == golden("g_token2wav")["wav"].shape[-1]
+    assert abs(job.audio_duration_s - len(audio) / rate) < 0.01
 
 
 @pytest.mark.django_db
