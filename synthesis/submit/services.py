@@ -62,8 +62,8 @@ def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
 def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
                      voice_preset: str = "", reference: ReferenceUpload | None = None, prompt_text: str = "",
                      skip_whisper: bool = False, voice: Voice | None = None) -> Submitted:
-    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
-                               prompt_text=prompt_text, skip_whisper=skip_whisper)
+    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset,
+                                      reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     try:
         _count_submit(owner)
         return _submit(owner=owner, text=text, params=params, engine_id=engine_id, voice_preset=voice_preset,
@@ -77,8 +77,8 @@ def local_cache_hit(*, owner: User, text: str, params: SynthesisParams, engine_i
                     skip_whisper: bool = False, voice: Voice | None = None) -> SynthesisJob | None:
     """What `synthesis_submit` would answer, if it is a cache hit this process can serve from memory
     alone (see `lookup.local_lookup`): the job, not saved yet. None otherwise; ApiError as there."""
-    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset, reference=reference,
-                               prompt_text=prompt_text, skip_whisper=skip_whisper)
+    text, engine_id = checked_request(text=text, engine_id=engine_id, voice_preset=voice_preset,
+                                      reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper)
     hit = local_lookup(engine_id, _key_for(engine_id, voice_preset, reference, prompt_text, text, params, owner.pk))
     if hit is None:
         return None
