@@ -24,9 +24,12 @@ class WorkerStateSerializer(serializers.Serializer):
     device = serializers.CharField()
     engines = serializers.DictField(child=serializers.CharField(), help_text="engine id -> version")
     loaded = serializers.DictField(child=serializers.BooleanField(), help_text="engine id -> resident now")
-    current_job = serializers.CharField(allow_null=True)
+    current_job = serializers.CharField(allow_null=True, help_text="The longest-running of current_jobs.")
+    current_jobs = serializers.ListField(child=serializers.CharField(), default=list,
+                                         help_text="Every job it runs now (up to WORKER_MAX_BATCH at once).")
     status = serializers.CharField(default="idle", help_text="starting, idle, busy or stalled")
-    progress_age_s = serializers.FloatField(default=0.0, help_text="Seconds since the job loop last progressed.")
+    progress_age_s = serializers.FloatField(
+        default=0.0, help_text="Seconds since the job loop or its least recently progressing job last progressed.")
     recoveries = serializers.IntegerField(default=0, help_text="Stalls the watchdog recovered from.")
     engine_runs = serializers.IntegerField()
     gpu = serializers.DictField(allow_null=True)

@@ -31,7 +31,8 @@ class WorkerState:
     engines: dict[str, str] = field(default_factory=dict)  # engine id -> version
     loaded: dict[str, bool] = field(default_factory=dict)  # engine id -> resident now
     engine_runs: int = 0
-    current_job: str | None = None
+    current_job: str | None = None  # the longest-running of current_jobs
+    current_jobs: list[str] = field(default_factory=list)  # every job it runs now (a batch, up to WORKER_MAX_BATCH)
     job_started_at: float | None = None
     status: str = "starting"  # starting, idle, busy, stalled (no progress for WORKER_STALL_S)
     progress_age_s: float = 0.0  # seconds since the job loop or its job last did something

@@ -1,11 +1,17 @@
-"""The worker's job loop: take an entry, run its job in a thread, ack when the row is final.
+"""The worker's job loop: take entries, run each job in a thread of its own, ack when its row is final.
+
+Up to WORKER_MAX_BATCH jobs run at once (an engine that batches, GLM-TTS, decodes them in shared steps),
+each with its own claim keeper. Another entry is taken only while every running job's engine has room
+for one more (an engine that does not batch, the default one, runs one job: its next jobs stay in the
+queue for any other idle worker rather than wait here).
 
 Database work from the loop goes through `database_sync_to_async`, which closes a connection that
 broke (a database restart, a killed backend) before and after each call, so the next call reconnects.
 
 Every await on another task or on Redis is bounded, and the claim keeper stops on its own event,
-not by cancellation (see glmtts_site.resilience). `progress_at` moves whenever the job loop or the
-running job does something; the runner's watchdog reads its age to spot a stall.
+not by cancellation (see glmtts_site.resilience). `progress_at` moves whenever the job loop does
+something, each run's own `progress_at` whenever its job does; the runner's watchdog reads their ages
+to spot a stall.
 """
 
 from __future__ import annotations
@@ -59,26 +65,89 @@ class CurrentRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     shutdown: threading.Event = field(default_factory=threading.Event)  # hand back at the next event
     started: float = field(default_factory=time.time)
+    progress_at: float = field(default_factory=time.monotonic)  # its last event
+    engine_id: str | None = None  # known once its row is read; until then the worker takes no other job
     future: concurrent.futures.Future[Outcome] | None = None  # the inference thread's work
     keeper: asyncio.Task[None] | None = None  # refreshes the claim while the job runs
     keeper_done: asyncio.Event = field(default_factory=asyncio.Event)
     abandoned: bool = False
+    task: asyncio.Task[None] | None = None
+
+    def beat(self) -> None:
+        self.progress_at = time.monotonic()
+
+    def progress_age(self) -> float:
+        return time.monotonic() - self.progress_at
+
+
+def _job_engine_id(job_id: str) -> str | None:
+    return SynthesisJob.objects.filter(pk=job_id).values_list("engine_id", flat=True).first()
 
 
 class JobConsumer:
     def __init__(self, *, client: aioredis.Redis, queue: WorkerQueue, executor: JobExecutor,
-                 stop_event: asyncio.Event) -> None:
+                 stop_event: asyncio.Event, max_jobs: int = 1) -> None:
         self.client, self.queue, self.executor, self.stop_event = client, queue, executor, stop_event
-        self.run: CurrentRun | None = None
+        self.max_jobs = max(1, max_jobs)
+        self.runs: dict[str, CurrentRun] = {}  # job id -> its run, in the order they started
+        self.changed = asyncio.Event()  # a run ended or its engine became known: there may be room
         self.last_job_end = asyncio.get_running_loop().time()
         self.progress_at = time.monotonic()
-        # One inference thread: jobs run one at a time, the loop stays free for I/O.
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        # One inference thread per job that may run at once; the loop stays free for I/O.
+        self.pool = self._new_pool()
         self.abandoned: list[concurrent.futures.Future[Outcome]] = []  # runs the watchdog gave up on
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="inference")
 
     @property
     def current_job(self) -> str | None:
-        return self.run.entry.job_id if self.run else None
+        return next(iter(self.runs), None)
+
+    @property
+    def current_jobs(self) -> list[str]:
+        return list(self.runs)
+
+    def has_room(self) -> bool:
+        """Whether to take another entry now: fewer than max_jobs running, and each running job's engine
+        known and able to take one more (its `max_batch`; engines without one run a job at a time)."""
+        if len(self.runs) >= self.max_jobs:
+            return False
+        per_engine: dict[str, int] = {}
+        for run in self.runs.values():
+            if run.engine_id is None:
+                return False
+            per_engine[run.engine_id] = per_engine.get(run.engine_id, 0) + 1
+        return all(count < self._engine_batch(engine_id) for engine_id, count in per_engine.items())
+
+    def _engine_batch(self, engine_id: str) -> int:
+        engine = self.executor.engines.get(engine_id)
+        return int(getattr(engine, "max_batch", 1)) if engine is not None else 1
+
+    async def wait_for_room(self, timeout_s: float) -> None:
+        self.beat()
+        self.changed.clear()
+        if not self.has_room():
+            await _wait_event(self.changed, timeout_s)
+        self.beat()
+
+    def _changed(self) -> None:
+        self.changed.set()
+
+    def stalled_runs(self, limit_s: float) -> list[CurrentRun]:
+        return [run for run in self.runs.values() if run.progress_age() > limit_s]
+
+    def start(self, entry: QueueEntry) -> CurrentRun:
+        """Register the entry's run at once (so that has_room counts it) and handle it in its own task."""
+        run = self.runs[entry.job_id] = CurrentRun(entry)
+        run.task = asyncio.create_task(self.handle(run))
+        return run
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (bounded) for the running jobs to settle: at a stop each hands itself back at its next event."""
+        tasks = [run.task for run in self.runs.values() if run.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
 
     def beat(self) -> None:
         self.progress_at = time.monotonic()
@@ -87,15 +156,27 @@ class JobConsumer:
         return time.monotonic() - self.progress_at
 
     async def next_entry(self) -> QueueEntry | None:
-        """The next entry to run; when there is none, this idle worker pulls a job that waits for its
-        owner's turn (synthesis.jobs.dispatch), to be read on the next round."""
+        """The next entry to run; when there is none, this worker (idle, or with room in its batch) pulls a
+        job that waits for its owner's turn (synthesis.jobs.dispatch) and reads it."""
         self.beat()
         entry = await self.queue.reclaim_one() or await self.queue.read_new(block_ms=1000)
-        if entry is None:
-            await database_sync_to_async(dispatch_for_idle_worker)()
+        if entry is None and await database_sync_to_async(dispatch_for_idle_worker)():
+            entry = await self.queue.read_new(block_ms=100)  # the job just pulled, as a rule
         return entry
 
-    async def handle(self, entry: QueueEntry) -> None:
+    async def handle(self, run: CurrentRun) -> None:
+        entry = run.entry
+        try:
+            await self._handle(run)
+        finally:
+            if self.runs.get(entry.job_id) is run:  # (a run the watchdog abandoned is no longer registered)
+                del self.runs[entry.job_id]
+            self.last_job_end = asyncio.get_running_loop().time()
+            self.beat()
+            self._changed()
+
+    async def _handle(self, run: CurrentRun) -> None:
+        entry = run.entry
         if entry.deliveries > self.queue.max_deliveries:
             await self._dead_letter(entry)
             return
@@ -103,8 +184,9 @@ class JobConsumer:
             logger.info("Job %s is running on another worker; dropping duplicate entry", entry.job_id)
             await self.queue.ack(entry)
             return
-        self.run = run = CurrentRun(entry)
         try:
+            run.engine_id = await database_sync_to_async(_job_engine_id)(entry.job_id) or ""
+            self._changed()
             outcome = await self._run_with_claim(run)
         except Exception:
             # A crash we did not foresee, or an outage that outlasted the retries: the entry stays
@@ -116,11 +198,6 @@ class JobConsumer:
                                                                           reason="worker error; retrying"))
             await self._quietly(self.queue.unlock(entry.job_id))
             return
-        finally:
-            if self.run is run:  # (a run the watchdog abandoned is no longer the current one)
-                self.run = None
-            self.last_job_end = asyncio.get_running_loop().time()
-            self.beat()
         if not run.abandoned:  # else the watchdog has handed the job back already
             await self._settle(entry, outcome)
 
@@ -141,7 +218,6 @@ class JobConsumer:
     async def publish(self, job_id: str, event_type: str, data: dict[str, Any], pcm: bytes | None = None) -> None:
         """Store the event in the job's stream (retried through a short outage), then announce it (the
         notice may be dropped; the data not)."""
-        self.beat()
         backoff = Backoff(first_s=0.2, cap_s=5.0)
         while True:
             try:
@@ -175,8 +251,10 @@ class JobConsumer:
 
         def emit(event_type: str, data: dict[str, Any], pcm: bytes | None) -> None:
             # Called from the inference thread; publishing stays on the worker's one loop.
+            run.beat()
             future = asyncio.run_coroutine_threadsafe(self.publish(entry.job_id, event_type, data, pcm), loop)
             future.result(timeout=EMIT_TIMEOUT_S)
+            run.beat()
 
         def job() -> Outcome:
             close_old_connections()
@@ -224,7 +302,7 @@ class JobConsumer:
         job_ids = await database_sync_to_async(_stale_unfinished_job_ids)(settings.QUEUE_RECONCILE_MIN_AGE_S)
         revived = 0
         for job_id in job_ids:
-            if job_id == self.current_job or await self.queue.is_locked(job_id):
+            if job_id in self.runs or await self.queue.is_locked(job_id):
                 continue
             if not await self.queue.entry_alive(job_id):
                 await self.queue.requeue(job_id)
@@ -240,23 +318,25 @@ class JobConsumer:
         await self.stop_keeper(run)
         if run.future is not None and not run.future.done():
             self.abandoned.append(run.future)
-        if self.run is run:
-            self.run = None
+        if self.runs.get(run.entry.job_id) is run:
+            del self.runs[run.entry.job_id]
+        self._changed()
 
     def stuck_runs(self) -> int:
         self.abandoned = [future for future in self.abandoned if not future.done()]
         return len(self.abandoned)
 
     def replace_pool(self) -> None:
-        """A fresh inference thread for the next job; a stuck one is left to finish on its own."""
-        stuck, self.pool = self.pool, ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        """Fresh inference threads for the next jobs; a stuck one is left to finish on its own (runs still
+        going on the old pool's other threads go on there)."""
+        stuck, self.pool = self.pool, self._new_pool()
         stuck.shutdown(wait=False, cancel_futures=True)
 
     def close(self, timeout_s: float = 30.0) -> bool:
-        """Stop the inference thread, waiting at most timeout_s for a running job to reach its next
-        event (and hand itself back); False if a stuck thread is left behind."""
+        """Stop the inference threads, waiting at most timeout_s for running jobs to reach their next
+        event (and hand themselves back); False if a stuck thread is left behind."""
         self.pool.shutdown(wait=False, cancel_futures=True)
-        current = [self.run.future] if self.run and self.run.future and not self.run.future.done() else []
+        current = [run.future for run in list(self.runs.values()) if run.future and not run.future.done()]
         _, still = concurrent.futures.wait(current, timeout=timeout_s)
         return not still and self.stuck_runs() == 0
 

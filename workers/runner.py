@@ -5,14 +5,15 @@ that needs Redis or the database is retried through an outage. Then it runs conc
 under a supervisor that starts it again after an error (with backoff) until the stop event: the job
 loop, voice tasks, heartbeats, the reconciler, the staff-command listener and the watchdog. A Redis
 or database outage is ridden out, never the end of the process. SIGTERM/SIGINT set the stop event:
-a running job is handed back between chunks (requeued for the next worker, nothing lost), the
+running jobs are handed back between chunks (requeued for the next worker, nothing lost), the
 heartbeat is cleared and connections are closed.
 
-The watchdog reads the job loop's progress (`consumer.progress_at`, which every loop round and every
-event of the running job moves). With no progress for WORKER_STALL_S the heartbeat says "stalled"
-(so /ready and the admin do), the job is handed back and the job loop restarts on a fresh inference
-thread. If a job stalls again while the abandoned thread is still stuck, the engine itself is wedged:
-the worker exits with EXIT_WEDGED (75) for its process manager to start it afresh.
+The watchdog reads the job loop's progress (`consumer.progress_at`, moved by every loop round) and each
+running job's (moved by its events). With no progress for WORKER_STALL_S the heartbeat says "stalled"
+(so /ready and the admin do), the stalled jobs are handed back and the job loop restarts with fresh
+inference threads; jobs that still progress go on. If a job stalls again while an abandoned thread is
+still stuck, the engine itself is wedged: the worker exits with EXIT_WEDGED (75) for its process manager
+to start it afresh.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from voices.tasks import voice_tasks_key
 from .control import gpu_status
 from .engines.base import Engine
 from .heartbeat import WorkerState, announce_engines, heartbeat_clear, heartbeat_write
-from .job_consumer import JobConsumer
+from .job_consumer import CurrentRun, JobConsumer
 from .queue import WorkerQueue
 from .startup import build_executor, engine_versions, load_engines, publish_presets
 from .worker_loops import WorkerLoops
@@ -115,17 +116,24 @@ class WorkerRunner:
         consumer = self.consumer
         self.state.engines = engine_versions(self.engines)
         self.state.loaded = {e.engine_id: e.loaded for e in self.engines.values()}
-        self.state.current_job = consumer.current_job if consumer else None
-        self.state.job_started_at = consumer.run.started if consumer and consumer.run else None
+        runs = list(consumer.runs.values()) if consumer else []
+        self.state.current_job = runs[0].entry.job_id if runs else None
+        self.state.current_jobs = [run.entry.job_id for run in runs]
+        self.state.job_started_at = min((run.started for run in runs), default=None)
         self.state.engine_runs = consumer.executor.engine_runs if consumer else 0
-        self.state.progress_age_s = round(consumer.progress_age(), 1) if consumer else 0.0
+        self.state.progress_age_s = round(self.progress_age(consumer), 1) if consumer else 0.0
         if consumer is None:
             self.state.status = "starting"
-        elif consumer.progress_age() > settings.WORKER_STALL_S:
+        elif self.progress_age(consumer) > settings.WORKER_STALL_S:
             self.state.status = "stalled"
         else:
-            self.state.status = "busy" if consumer.run else "idle"
+            self.state.status = "busy" if runs else "idle"
         self.state.gpu = gpu_status(self.device)
+
+    @staticmethod
+    def progress_age(consumer: JobConsumer) -> float:
+        """Seconds since the job loop or the least recently progressing job did something."""
+        return max([consumer.progress_age(), *(run.progress_age() for run in consumer.runs.values())])
 
     async def heartbeat_loop(self, client: aioredis.Redis) -> None:
         while not self.stop_event.is_set():
@@ -136,15 +144,19 @@ class WorkerRunner:
             await self.sleep(settings.WORKER_HEARTBEAT_INTERVAL_S)
 
     async def job_loop(self) -> None:
-        """Take and run jobs until the worker stops or the watchdog replaces this loop."""
+        """Take jobs while there is room, each run in its own task, until the worker stops or the
+        watchdog replaces this loop."""
         consumer = self.consumer
         assert consumer is not None
         me, backoff = asyncio.current_task(), Backoff()
         while not self.stop_event.is_set() and self._job_loop is me:
             try:
+                if not consumer.has_room():
+                    await consumer.wait_for_room(timeout_s=1.0)
+                    continue
                 entry = await consumer.next_entry()
-                if entry is not None and self._job_loop is me:
-                    await consumer.handle(entry)
+                if entry is not None and self._job_loop is me and not self.stop_event.is_set():
+                    consumer.start(entry)
                 backoff.reset()
             except asyncio.CancelledError:
                 raise
@@ -162,27 +174,31 @@ class WorkerRunner:
         while not self.stop_event.is_set():
             await self.sleep(1.0)
             consumer = self.consumer
-            if consumer is not None and consumer.progress_age() > settings.WORKER_STALL_S:
-                await self.recover(consumer)
+            if consumer is None:
+                continue
+            stalled = consumer.stalled_runs(settings.WORKER_STALL_S)
+            if stalled or consumer.progress_age() > settings.WORKER_STALL_S:
+                await self.recover(consumer, stalled)
 
-    async def recover(self, consumer: JobConsumer) -> None:
-        """No progress for WORKER_STALL_S: hand the job back and restart the job loop on a fresh thread."""
-        run, wedged = consumer.run, consumer.stuck_runs() > 0
+    async def recover(self, consumer: JobConsumer, stalled: list[CurrentRun]) -> None:
+        """Runs without progress for WORKER_STALL_S (or a job loop without): hand those jobs back, give
+        the next jobs fresh inference threads and restart the job loop. Jobs that still progress go on."""
+        wedged = consumer.stuck_runs() > 0
         self.state.recoveries += 1
-        logger.error("Worker %s made no progress for %.0f s (job %s); recovering", self.state.worker_id,
-                     consumer.progress_age(), run.entry.job_id if run else None)
-        if run is not None:
+        logger.error("Worker %s: no progress for %.0f s (jobs %s); recovering", self.state.worker_id,
+                     self.progress_age(consumer), [run.entry.job_id for run in stalled])
+        for run in stalled:
             run.shutdown.set()  # an engine that still yields stops at its next event
             await consumer.abandon(run)
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 await consumer.hand_back(run.entry, "worker stalled; requeued by its watchdog")
         old_loop, self._job_loop = self._job_loop, None
-        if old_loop is not None:  # it waits on the stuck thread (or a stuck await): cancel it at once
+        if old_loop is not None:  # it may wait on a stuck await: cancel it at once
             old_loop.cancel()
             await stop_task(old_loop, timeout_s=1.0, what="stalled job loop")
         consumer.replace_pool()
         consumer.beat()
-        if wedged and run is not None:
+        if wedged and stalled:
             logger.error("A job stalled again while an earlier one is still stuck: the engine is wedged; "
                          "exiting with %d for a fresh start", EXIT_WEDGED)
             self.exit_code = EXIT_WEDGED
@@ -216,7 +232,8 @@ class WorkerRunner:
             if not await self.until_done(name, step):
                 return None
         executor = await asyncio.to_thread(build_executor, self.engines, self.state.worker_id, self.device)
-        self.consumer = JobConsumer(client=client, queue=queue, executor=executor, stop_event=self.stop_event)
+        self.consumer = JobConsumer(client=client, queue=queue, executor=executor, stop_event=self.stop_event,
+                                    max_jobs=settings.WORKER_MAX_BATCH)
         self.refresh_state()  # say "idle" at once: the web sends jobs only to serving workers
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await asyncio.wait_for(heartbeat_write(client, self.state), timeout=10)
@@ -230,6 +247,8 @@ class WorkerRunner:
         await self.stop_event.wait()
         for task in [*others, *([self._job_loop] if self._job_loop else [])]:
             await stop_task(task, timeout_s=STOP_WAIT_S, what="worker loop")
+        if self.consumer is not None:  # each running job hands itself back at its next event
+            await self.consumer.drain(timeout_s=STOP_WAIT_S)
 
     async def shut_down(self, client: aioredis.Redis, heartbeat: asyncio.Task[None]) -> None:
         self.stop_event.set()

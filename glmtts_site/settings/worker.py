@@ -8,10 +8,14 @@ from .env import env_bool, env_float, env_int, env_list, env_str
 WORKER_HEARTBEAT_INTERVAL_S = env_float("WORKER_HEARTBEAT_INTERVAL_S", 5.0)
 # /ready counts a worker alive if it wrote a heartbeat within this many seconds.
 WORKER_HEARTBEAT_STALE_S = env_float("WORKER_HEARTBEAT_STALE_S", 20.0)
-# A worker whose job loop or running job makes no progress (no event, no loop round) for this long is
-# "stalled": /ready stops counting it and its watchdog hands the job back and restarts the loop.
+# A worker whose job loop or one of its running jobs makes no progress (no event, no loop round) for this
+# long is "stalled": /ready stops counting it and its watchdog hands those jobs back and restarts the loop.
 # Longer than the slowest step that emits nothing (an engine load after an offload, a transcription).
 WORKER_STALL_S = env_float("WORKER_STALL_S", 180.0)
+# Jobs one worker runs at once. GLM-TTS decodes them in shared batched steps (continuous batching, one
+# slot each); an engine that does not batch (the default one) still runs one job at a time, and while it
+# does the worker takes no other job, so the queue's next jobs go to other idle workers.
+WORKER_MAX_BATCH = env_int("WORKER_MAX_BATCH", 8, minimum=1)
 
 # --- Engines and queue ---------------------------------------------------------------------
 # GLM-TTS is offered only when a checkpoint directory (upstream layout) is configured.

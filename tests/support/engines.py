@@ -3,7 +3,9 @@
 It stands in for the default engine (it answers to "kokoro", with Kokoro's output parameters) so that
 jobs, fingerprints and the audio checks are exactly those of real requests, while a test decides how
 it behaves: `hold_runs` makes its first N syntheses block, yielding nothing (an engine stuck in native
-code) until `release` is set; `segment_delay_s` makes each segment take that long.
+code) until `release` is set; `segment_delay_s` makes each segment take that long; `max_batch` > 1 makes
+it an engine that runs that many jobs at once (as GLM-TTS batches them), and `most_at_once` says how many
+it ever did.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from workers.engines.base import AudioChunk, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
 from workers.engines.kokoro import KokoroEngine
 from workers.engines.params import SynthesisParams
-from workers.text.plan import plan_segments
+from workers.text.plan import Segment, plan_segments
 
 SECONDS_PER_CHAR = 0.06
 
@@ -26,10 +28,11 @@ class ToneEngine:
     version = "tone-engine-1"
     output_params = KokoroEngine.output_params
 
-    def __init__(self, *, hold_runs: int = 0, segment_delay_s: float = 0.0) -> None:
-        self.hold_runs, self.segment_delay_s = hold_runs, segment_delay_s
+    def __init__(self, *, hold_runs: int = 0, segment_delay_s: float = 0.0, max_batch: int = 1) -> None:
+        self.hold_runs, self.segment_delay_s, self.max_batch = hold_runs, segment_delay_s, max_batch
         self.release = threading.Event()
-        self.runs = 0
+        self.runs = self.running = self.most_at_once = 0
+        self._count_lock = threading.Lock()
         self._loaded = True
 
     @property
@@ -52,10 +55,19 @@ class ToneEngine:
                    cancel: threading.Event) -> Iterator[Event]:
         segments = plan_segments(text, params.language)
         yield Progress("synthesizing", 0, len(segments))
-        self.runs += 1
-        if self.runs <= self.hold_runs:
-            self.release.wait()  # stuck: no event until released
-        rate = params.sample_rate
+        with self._count_lock:
+            self.runs += 1
+            run, self.running = self.runs, self.running + 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            if run <= self.hold_runs:
+                self.release.wait()  # stuck: no event until released
+            yield from self._tones(segments, params.sample_rate, cancel)
+        finally:
+            with self._count_lock:
+                self.running -= 1
+
+    def _tones(self, segments: list[Segment], rate: int, cancel: threading.Event) -> Iterator[Event]:
         for index, segment in enumerate(segments):
             if cancel.wait(self.segment_delay_s):  # a segment takes this long (and a cancel cuts it short)
                 return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -170,9 +170,10 @@ def rms(samples: np.ndarray) -> float:
 
 
 class RecordingLM:
-    """Stands in for SpeechTokenLM.generate: records every prompt it is asked and each code as it leaves."""
+    """Stands in for the engine's decoder (ContinuousBatcher.submit, or SpeechTokenLM.generate): records
+    every prompt it is asked and each code as it leaves."""
 
-    def __init__(self, generate: Callable[..., Iterator[int]]) -> None:
+    def __init__(self, generate: Callable[..., Iterable[int]]) -> None:
         self._generate = generate
         self.prompts: list[Prompt] = []
         self.codes: list[int] = []

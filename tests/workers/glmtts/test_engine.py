@@ -86,8 +86,8 @@ def test_voice_features_match_the_golden_prompt(engine: GlmTtsEngine, reference:
 
 def test_greedy_synthesis_reproduces_golden_tokens_and_lengths(engine: GlmTtsEngine, reference: ReferenceClip,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    lm = RecordingLM(engine.models.lm.generate)
-    monkeypatch.setattr(engine.models.lm, "generate", lm)
+    lm = RecordingLM(engine.batcher.submit)
+    monkeypatch.setattr(engine.batcher, "submit", lm)
     rendered: list[int] = []
     push = StreamingToken2Wav.push
 

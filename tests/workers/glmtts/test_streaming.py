@@ -117,8 +117,8 @@ def test_streamed_chunks_join_close_to_the_non_streamed_audio(engine: GlmTtsEngi
 
 def test_first_audio_leaves_before_the_llm_has_finished(engine: GlmTtsEngine, voice: PromptFeatures,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    lm = RecordingLM(engine.models.lm.generate)
-    monkeypatch.setattr(engine.models.lm, "generate", lm)
+    lm = RecordingLM(engine.batcher.submit)
+    monkeypatch.setattr(engine.batcher, "submit", lm)
     prompt = engine.prepare_voice(preset=None, reference=_reference())
     seen_at_first_chunk = None
     for event in engine.synthesize(text=TEXT, voice=prompt, params=SynthesisParams(top_k=1),

@@ -1,21 +1,27 @@
 """The GLM-TTS engine behind the worker's streaming protocol: zero-shot cloning of a reference voice.
 
-TokenizedSegment by segment (upstream's generate_long): split and normalize the text, decode speech codes with
+Segment by segment (upstream's generate_long): split and normalize the text, decode speech codes with
 the LLM (prompt cache across segments when `use_prompt_cache`), and stream: flow + vocoder render
-chunks while the LLM is still decoding (streaming.py). As upstream, the random state is re-seeded before every segment,
-so a segment's audio depends on the seed and its own prompt, not on how many segments came before.
+chunks while the LLM is still decoding (streaming.py). As upstream, the random state is re-seeded before every
+segment, so a segment's audio depends on the seed and its own prompt, not on how many segments came before.
+
+Jobs run concurrently, each on its worker thread: their LLM sequences share one continuous-batching decode
+loop (lm/batching.py, `max_batch` slots), their flow and vocoder run on their own threads. A job's codes
+do not depend on the other jobs in the batch (byte-identical audio on a CPU, tests/workers/glmtts/
+test_batching.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
 
 from workers.engines.glmtts.checkpoint import CheckpointError, CheckpointLayout
+from workers.engines.glmtts.lm.batching import ContinuousBatcher
 from workers.engines.glmtts.lm.sampling import SamplingConfig
 from workers.engines.glmtts.longform import Code, PromptCache, TokenizedSegment, generate_long, split_normalized
 from workers.engines.glmtts.pipeline import GlmTtsModels, PromptFeatures, checkpoint_paths_for_version
@@ -41,6 +47,13 @@ def checkpoint_digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def _until(cancel: threading.Event, codes: Iterable[int]) -> Iterator[int]:
+    for code in codes:
+        if cancel.is_set():
+            return
+        yield code
+
+
 class GlmTtsEngine:
     engine_id = "glmtts"
     display_name = "GLM-TTS"
@@ -53,8 +66,11 @@ class GlmTtsEngine:
     needs_reference = True
 
     def __init__(self, *, ckpt_dir: str, trust_remote_code: bool = False, use_phoneme: bool = False,
-                 threads: int = 2, dtype: torch.dtype | None = None, cache_dir: Path | None = None) -> None:
+                 threads: int = 2, dtype: torch.dtype | None = None, cache_dir: Path | None = None,
+                 max_batch: int = 1) -> None:
         self._ckpt_dir, self._trust, self._threads, self._dtype = ckpt_dir, trust_remote_code, threads, dtype
+        self.max_batch = max(1, max_batch)  # jobs decoded together (the worker runs this many at once)
+        self._batcher: ContinuousBatcher | None = None
         self._cache_dir = cache_dir
         self._store: VoiceFeatureStore | None = None
         self.use_phoneme = use_phoneme
@@ -74,12 +90,15 @@ class GlmTtsEngine:
         if device == "cpu":
             torch.set_num_threads(self._threads)
         self._models = GlmTtsModels(layout, device=device, trust_remote_code=self._trust, dtype=self._dtype)
+        self._batcher = ContinuousBatcher(self._models.lm, slots=self.max_batch)
         phoneme = "+g2p" if self.use_phoneme else ""
         self.version = f"glmtts-{checkpoint_digest(checkpoint_paths_for_version(layout))[:12]}{phoneme}"
         self._store = VoiceFeatureStore(self._cache_dir, self.version) if self._cache_dir else None
 
     def unload(self) -> None:
-        self._models = None
+        if self._batcher is not None:
+            self._batcher.close()
+        self._models, self._batcher = None, None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
@@ -91,6 +110,12 @@ class GlmTtsEngine:
         if self._models is None:
             raise EngineError("engine_unloaded", "The GLM-TTS engine is not loaded.")
         return self._models
+
+    @property
+    def batcher(self) -> ContinuousBatcher:
+        if self._batcher is None:
+            raise EngineError("engine_unloaded", "The GLM-TTS engine is not loaded.")
+        return self._batcher
 
     def prepare_voice(self, *, preset: str | None, reference: ReferenceClip | None) -> VoicePrompt:
         if reference is None:
@@ -123,23 +148,31 @@ class GlmTtsEngine:
         yield Progress("synthesizing", 0, len(segments))
         cache = PromptCache.start(features.prompt_text, features.prompt_text_ids, features.speech_codes,
                                   enabled=params.use_prompt_cache)
-        sampling = SamplingConfig(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
-        generator = torch.Generator(device=models.device)
-        # CPU: upstream's exact draws, a host sync per token costs nothing. GPU: read tokens back every 8.
-        sync_every = 1 if models.device.type == "cpu" else 8
+        speak = self._speaker(params, SamplingConfig(temperature=params.temperature, top_p=params.top_p,
+                                                     top_k=params.top_k), cancel)
+        yield from self._stream(generate_long(segments, cache, tokenize=models.tokenizer.encode, speak=speak),
+                                features, params, cancel, len(segments))
+
+    def _speaker(self, params: SynthesisParams, sampling: SamplingConfig,
+                 cancel: threading.Event) -> Callable[[list[int], list[int], list[int]], Iterator[int]]:
+        """The segment decoder: a slot of the shared batcher, seeded as upstream re-seeds before every
+        segment; without the attention KV cache (`use_kv_cache` off, to measure it) the one-sequence path."""
+        models, batcher = self.models, self.batcher
 
         def speak(prompt_text_ids: list[int], text_ids: list[int], prompt_speech: list[int]) -> Iterator[int]:
-            generator.manual_seed(params.seed)  # upstream re-seeds before every segment
-            for code in models.lm.generate(prompt_text_ids, text_ids, prompt_speech, sampling=sampling,
-                                           generator=generator, use_kv_cache=params.use_kv_cache,
-                                           sync_every=sync_every):
-                if cancel.is_set():
-                    return
-                yield code
+            if not params.use_kv_cache:
+                generator = torch.Generator(device=models.device).manual_seed(params.seed)
+                yield from _until(cancel, models.lm.generate(prompt_text_ids, text_ids, prompt_speech,
+                                                             sampling=sampling, generator=generator,
+                                                             use_kv_cache=False))
+                return
+            stream = batcher.submit(prompt_text_ids, text_ids, prompt_speech, sampling=sampling, seed=params.seed)
+            try:
+                yield from _until(cancel, stream)
+            finally:
+                stream.close()  # a cancelled or abandoned sequence leaves its slot at the next step
 
-        with self._lock:
-            yield from self._stream(generate_long(segments, cache, tokenize=models.tokenizer.encode, speak=speak),
-                                    features, params, cancel, len(segments))
+        return speak
 
     def _stream(self, events: Iterator[Code | TokenizedSegment], features: PromptFeatures, params: SynthesisParams,
                 cancel: threading.Event, total: int) -> Iterator[Event]:

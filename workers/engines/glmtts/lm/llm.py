@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import DynamicCache, LlamaForCausalLM
 
-from workers.engines.glmtts.lm.sampling import SamplingConfig, sample_token, sample_token_on_device
+from workers.engines.glmtts.lm.sampling import Candidates, SamplingConfig, sample_token, sample_token_on_device
 
 AUDIO_CODES = 32768
 _SPECIAL_NAMES = {"ats": "<|audio_0|>", "ate": "<|audio_32767|>", "boa": "<|begin_of_audio|>",
@@ -53,6 +53,48 @@ class SpecialTokens:
     @classmethod
     def from_fixture_vocab(cls, path: Path) -> SpecialTokens:
         return cls(**json.loads(path.read_text())["special_token_ids"])
+
+
+class SequenceSampler:
+    """One sequence's sampling state: its limits, its generator and its window of recent tokens.
+
+    Both decode paths (one sequence here, many in lm/batching.py) draw through this, so a sequence gets the
+    same tokens from the same log-probabilities whichever path runs it. Upstream: min_len = 2 x text tokens
+    (EOS masked before), max_len = 20 x text tokens.
+    """
+
+    def __init__(self, sampling: SamplingConfig, n_text: int, *, eoa: int, device: torch.device,
+                 generator: torch.Generator | None, exact: bool) -> None:
+        self.sampling, self.eoa, self.generator = sampling, eoa, generator
+        self.min_len = int(n_text * sampling.min_token_text_ratio)
+        self.max_len = int(n_text * sampling.max_token_text_ratio)
+        self.recent = torch.full((sampling.win_size,), -1, dtype=torch.long, device=device)
+        self.sample = sample_token if exact else sample_token_on_device
+        self.step = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.step >= self.max_len
+
+    @property
+    def eos_masked(self) -> bool:
+        return self.step < self.min_len
+
+    def masked(self, logp: torch.Tensor) -> torch.Tensor:
+        """This step's log-probabilities with EOS masked while the sequence is shorter than min_len."""
+        if not self.eos_masked:
+            return logp
+        logp = logp.clone()
+        logp[..., self.eoa] = -float("inf")
+        return logp
+
+    def next_token(self, logp: torch.Tensor, candidates: Candidates | None = None) -> torch.Tensor:
+        """The token (0-d device tensor) drawn from this step's log-probabilities [V]; `candidates` (the
+        nucleus of the masked log-probabilities) when they were computed for many sequences at once."""
+        token = self.sample(self.masked(logp), self.recent, self.sampling, self.generator, candidates)
+        self.recent = torch.cat([self.recent[1:], token.view(1)])
+        self.step += 1
+        return token
 
 
 class SpeechTokenLM:
@@ -96,29 +138,23 @@ class SpeechTokenLM:
                 for token_id in torch.stack(batch).tolist():
                     if token_id == self.special.eoa:
                         return
-                    yield self._to_code(token_id)
+                    yield self.to_code(token_id)
 
     def _token_steps(self, sequence: torch.Tensor, n_text: int, sampling: SamplingConfig,
                      generator: torch.Generator | None, use_kv_cache: bool, on_step: StepHook | None, *,
                      exact: bool) -> Iterator[torch.Tensor]:
         """Sampled token ids as 0-d device tensors, one per forward; never reads them back itself."""
-        min_len = int(n_text * sampling.min_token_text_ratio)
-        max_len = int(n_text * sampling.max_token_text_ratio)
+        state = SequenceSampler(sampling, n_text, eoa=self.special.eoa, device=self.device, generator=generator,
+                                exact=exact)
         cache = DynamicCache() if use_kv_cache else None
         step_input = sequence
-        recent = torch.full((sampling.win_size,), -1, dtype=torch.long, device=self.device)
-        sample = sample_token if exact else sample_token_on_device
         with torch.inference_mode():
-            for step in range(max_len):
+            while not state.exhausted:
                 logp = self._next_logp(step_input, cache)
                 if on_step is not None:
-                    on_step(step, logp)
-                if step < min_len:
-                    logp = logp.clone()
-                    logp[self.special.eoa] = -float("inf")
-                token = sample(logp, recent, sampling, generator)
+                    on_step(state.step, logp)
+                token = state.next_token(logp)
                 yield token
-                recent = torch.cat([recent[1:], token.view(1)])
                 next_ids = token.view(1, 1)
                 step_input = next_ids if use_kv_cache else torch.cat([step_input, next_ids], dim=1)
 
@@ -127,7 +163,7 @@ class SpeechTokenLM:
                          logits_to_keep=1)
         return out.logits[0, -1].float().log_softmax(dim=-1)
 
-    def _to_code(self, token_id: int) -> int:
+    def to_code(self, token_id: int) -> int:
         code = token_id - self.special.ats
         if not 0 <= code < AUDIO_CODES:
             # Upstream only prints a warning and passes the id on; a non-audio id would index the flow's
