@@ -87,8 +87,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and tests write to one SQLite file: wait for a lock instead of failing at once.
+    # Web, worker and tests write to one SQLite file: wait for a lock instead of failing at once. A
+    # transaction takes the write lock when it begins (IMMEDIATE): a deferred one that read first and then
+    # writes beside another writer gets "database is locked" at once, the busy timeout never applies (seen
+    # with a worker running several jobs at once, bench/serving.py).
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

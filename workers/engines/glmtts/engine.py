@@ -22,6 +22,7 @@ import torch
 
 from workers.engines.glmtts.checkpoint import CheckpointError, CheckpointLayout
 from workers.engines.glmtts.lm.batching import ContinuousBatcher
+from workers.engines.glmtts.lm.llm import SpeechTokenLM
 from workers.engines.glmtts.lm.sampling import SamplingConfig
 from workers.engines.glmtts.longform import Code, PromptCache, TokenizedSegment, generate_long, split_normalized
 from workers.engines.glmtts.pipeline import GlmTtsModels, PromptFeatures, checkpoint_paths_for_version
@@ -110,6 +111,14 @@ class GlmTtsEngine:
         if self._models is None:
             raise EngineError("engine_unloaded", "The GLM-TTS engine is not loaded.")
         return self._models
+
+    def use_lm(self, lm: SpeechTokenLM) -> None:
+        """Serve another speech-token LLM (benchmarks: random weights of another size): the decode loop
+        restarts over it."""
+        if self._batcher is not None:
+            self._batcher.close()
+        self.models.lm = lm
+        self._batcher = ContinuousBatcher(lm, slots=self.max_batch)
 
     @property
     def batcher(self) -> ContinuousBatcher:
