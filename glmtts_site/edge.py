@@ -7,18 +7,33 @@ tested ranged response the edge (Cloudflare) and browsers need.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+from .stored_files import StoredFile
 
 # At most 18 digits a side (any real file size fits): a longer number is a malformed header, ignored,
 # never an int() of thousands of digits.
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
-CHUNK = 64 * 1024
 IMMUTABLE = "public, max-age=31536000, immutable"
 CDN_IMMUTABLE = "public, max-age=31536000"
 PRIVATE = "private, no-store"
+
+
+def engine_tag(engine_id: str, engine_version: str = "") -> str:
+    return f"engine-{engine_id}-{engine_version}" if engine_version else f"engine-{engine_id}"
+
+
+def voice_tag(voice_id: object) -> str:
+    return f"voice-{voice_id}"
+
+
+def audio_cache_tags(*, engine_id: str, engine_version: str, voice: str, voice_id: object = None) -> str:
+    """The Cache-Tag header of a result: what a purge by tag (glmtts_site.purge) can name."""
+    tags = ["tts", engine_tag(engine_id), engine_tag(engine_id, engine_version), f"voice-{voice}"]
+    if voice_id is not None:  # a library voice: its deletion purges exactly its results
+        tags.append(voice_tag(voice_id))
+    return ",".join(tags)
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
@@ -39,26 +54,15 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def _file_chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            block = handle.read(min(CHUNK, remaining))
-            if not block:
-                break
-            remaining -= len(block)
-            yield block
-
-
 def etag_matches(request: HttpRequest, etag: str) -> bool:
     header = request.headers.get("If-None-Match", "")
     return header.strip() == "*" or etag in [part.strip().removeprefix("W/") for part in header.split(",")]
 
 
-def ranged_file_response(request: HttpRequest, path: Path, *, content_type: str, etag: str,
-                         headers: dict[str, str]) -> HttpResponse | StreamingHttpResponse:
-    size = path.stat().st_size
+def ranged_file_response(request: HttpRequest, stored: StoredFile, *, content_type: str,
+                         headers: dict[str, str], etag: str = "") -> HttpResponse | StreamingHttpResponse:
+    """The stored file (whole, one range, 304 or 416); `etag` replaces the stored file's own."""
+    size, etag = stored.size, etag or stored.etag
     common = {"ETag": etag, "Accept-Ranges": "bytes", **headers}
     if etag_matches(request, etag):  # If-None-Match wins over Range
         not_modified = HttpResponse(status=304)
@@ -74,7 +78,7 @@ def ranged_file_response(request: HttpRequest, path: Path, *, content_type: str,
         return unsatisfiable
     start, end = wanted if isinstance(wanted, tuple) else (0, size - 1)
     length = end - start + 1 if size else 0
-    body = _file_chunks(path, start, length) if request.method != "HEAD" else iter(())
+    body = stored.read(start, length) if request.method != "HEAD" else iter(())
     response = StreamingHttpResponse(body, content_type=content_type, status=206 if isinstance(wanted, tuple) else 200)
     response["Content-Length"] = str(length)
     if isinstance(wanted, tuple):

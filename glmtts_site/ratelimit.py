@@ -23,6 +23,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from .errors import ApiError
+from .metrics.web import count_refusal
 from .redis_conn import get_redis, redis_key
 
 _GCRA = """
@@ -88,6 +89,7 @@ def _key(name: str, identity: str) -> str:
 
 
 def _refused(name: str, wait_s: float) -> RateLimited:
+    count_refusal("rate_limit", name)
     retry = max(1, int(wait_s + 0.999))
     return RateLimited(f"Too many requests ({name}); retry in {retry} s.", headers={"Retry-After": str(retry)})
 

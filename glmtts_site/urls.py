@@ -12,6 +12,7 @@ from workers import admin_views
 from workers.apis import GpuOffloadApi, GpuStatusApi
 
 from . import health
+from .metrics.exposition import metrics
 
 handler400 = "glmtts_site.api_errors.json_400"
 handler404 = "glmtts_site.api_errors.json_404"
@@ -28,6 +29,7 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("a/<str:token>.<str:ext>", audio, name="audio"),
     path("ready", health.ready, name="ready"),
+    path("metrics", metrics, name="metrics"),
     path("admin/ops/cache/", admin.site.admin_view(admin_views.cache_page), name="admin-ops-cache"),
     path("admin/ops/workers/", admin.site.admin_view(admin_views.workers_page), name="admin-ops-workers"),
     path("admin/", admin.site.urls),

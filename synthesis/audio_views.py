@@ -6,34 +6,16 @@ These views never touch request.user or the session, so responses carry no Set-C
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
-from pathlib import Path
-
-from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from glmtts_site.edge import CDN_IMMUTABLE, IMMUTABLE, ranged_file_response
+from glmtts_site.edge import CDN_IMMUTABLE, IMMUTABLE, audio_cache_tags, ranged_file_response
+from glmtts_site.stored_files import signed_url, stored_file
 from synthesis.jobs.selectors import job_by_token
 from synthesis.results.encoding import CONTENT_TYPES
-
-
-@lru_cache(maxsize=4096)
-def _etag_of(path: Path, size: int, mtime_ns: int) -> str:
-    """sha256 of the bytes; content-addressed files never change, so hashing once per process is enough."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f'"{digest.hexdigest()}"'
-
-
-def _strong_etag(path: Path) -> str:
-    stat = path.stat()
-    return _etag_of(path, stat.st_size, stat.st_mtime_ns)
 
 
 @csrf_exempt  # safe methods only: any other is a 405, not a CSRF failure
@@ -41,17 +23,30 @@ def _strong_etag(path: Path) -> str:
 def audio(request: HttpRequest, token: str, ext: str) -> HttpResponseBase:
     job = job_by_token(token)
     name = job.files.get(ext) if job else None
-    if job is None or not name or not default_storage.exists(name):
+    stored = stored_file(name) if job is not None and name else None
+    if job is None or stored is None:
         raise Http404("No such audio.")
-    path = Path(default_storage.path(name))
     voice = job.voice_preset or ("reference" if job.reference_audio else "default")
+    filename = f"speech-{token[:8]}.{ext}"
+    if settings.AUDIO_DELIVERY == "redirect":
+        url = signed_url(stored.name, content_type=CONTENT_TYPES[ext], filename=filename)
+        if url is not None:
+            return _redirect(url)
     headers = {
         "Cache-Control": IMMUTABLE,
         "CDN-Cache-Control": CDN_IMMUTABLE,
-        "Cache-Tag": f"tts,engine-{job.engine_id},engine-{job.engine_id}-{job.engine_version},voice-{voice}",
-        "Content-Disposition": f'inline; filename="speech-{token[:8]}.{ext}"',
+        "Cache-Tag": audio_cache_tags(engine_id=job.engine_id, engine_version=job.engine_version, voice=voice,
+                                     voice_id=job.voice_id),
+        "Content-Disposition": f'inline; filename="{filename}"',
         "X-Content-Type-Options": "nosniff",
         "Access-Control-Allow-Origin": "*",
     }
-    return ranged_file_response(request, path, content_type=CONTENT_TYPES[ext], etag=_strong_etag(path),
-                                headers=headers)
+    return ranged_file_response(request, stored, content_type=CONTENT_TYPES[ext], headers=headers)
+
+
+def _redirect(url: str) -> HttpResponseRedirect:
+    """To the object store's signed URL; never cached anywhere, since the URL expires."""
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

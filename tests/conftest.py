@@ -18,6 +18,7 @@ from accounts.token_cache import token_cache
 from glmtts_site.redis_conn import _client_for, channel_layer_host
 from synthesis.submit.presets import forget_presets
 from tests.support.processes import Daphne, RedisServer, Workers
+from tests.support.s3 import S3Server, s3_server
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -160,3 +161,18 @@ def own_redis(tmp_path: Path, settings: SettingsWrapper, request: pytest.Fixture
     yield server
     server.kill()
     _client_for.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """A real S3 API server (moto, over HTTP) for the whole run; each test takes buckets of its own."""
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_storage(s3: S3Server, settings: SettingsWrapper) -> str:
+    """default_storage is S3Storage on a fresh bucket of the S3 server (as STORAGE_BACKEND=s3 sets it)."""
+    bucket = s3.new_bucket()
+    settings.STORAGES = {**settings.STORAGES, "default": s3.storage_settings(bucket)}
+    return bucket

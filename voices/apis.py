@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,6 +17,7 @@ from accounts.selectors import authenticated_user
 from glmtts_site.edge import PRIVATE, ranged_file_response
 from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
 from glmtts_site.serializers import StrictInputSerializer
+from glmtts_site.stored_files import stored_file
 
 from . import selectors, services
 from .models import Visibility, Voice
@@ -166,12 +165,11 @@ class VoiceAudioApi(APIView):
     @extend_schema(responses={(200, "audio/flac"): bytes}, summary="The canonical reference audio (preview)")
     def get(self, request: Request, voice_id: str) -> HttpResponseBase:
         voice = _visible(request, voice_id)
-        name = voice.audio.name or ""
-        if not name or not default_storage.exists(name):
+        stored = stored_file(voice.audio.name or "")
+        if stored is None:
             raise NotFound("This voice has no reference audio.")
-        path = Path(default_storage.path(name))
         django_request: HttpRequest = request._request
-        return ranged_file_response(django_request, path, content_type="audio/flac",
+        return ranged_file_response(django_request, stored, content_type="audio/flac",
                                     etag=f'"{voice.audio_sha256}"', headers={
                                         "Cache-Control": PRIVATE,
                                         "Content-Disposition": f'inline; filename="{voice.original_filename}.flac"'})

@@ -1,7 +1,8 @@
 """Worker heartbeats in Redis: each worker writes its state; /ready and the admin read them.
 
-Layout: `<prefix>:worker:<id>` holds the worker's JSON state with a TTL, and the sorted set
-`<prefix>:workers` maps worker id -> last-seen time, so listing needs no SCAN.
+Layout: `<prefix>:worker:<id>` holds the worker's JSON state with a TTL, `<prefix>:metrics:worker:<id>`
+its metrics snapshot (workers.metrics) with the same TTL, and the sorted set `<prefix>:workers` maps
+worker id -> last-seen time, so listing needs no SCAN.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from django.conf import settings
 
 from glmtts_site.redis_conn import get_redis, redis_key
 from synthesis.engines_info import engines_key
+
+from .metrics import snapshot as metrics_snapshot
+from .metrics import snapshot_key
 
 WORKERS_INDEX = "workers"
 
@@ -52,6 +56,7 @@ async def heartbeat_write(client: aioredis.Redis, state: WorkerState) -> None:
     state.last_seen = time.time()
     async with client.pipeline(transaction=True) as pipe:
         pipe.set(redis_key("worker", state.worker_id), state.to_json(), ex=_ttl_s())
+        pipe.set(snapshot_key(state.worker_id), metrics_snapshot(), ex=_ttl_s())  # exported by the web
         pipe.zadd(redis_key(WORKERS_INDEX), {state.worker_id: state.last_seen})
         await pipe.execute()
 
@@ -64,7 +69,7 @@ async def announce_engines(client: aioredis.Redis, versions: dict[str, str]) -> 
 
 async def heartbeat_clear(client: aioredis.Redis, worker_id: str) -> None:
     async with client.pipeline(transaction=True) as pipe:
-        pipe.delete(redis_key("worker", worker_id))
+        pipe.delete(redis_key("worker", worker_id), snapshot_key(worker_id))
         pipe.zrem(redis_key(WORKERS_INDEX), worker_id)
         await pipe.execute()
 

@@ -28,6 +28,7 @@ from voices.audio import VoiceRejected, decode_reference
 from workers.engines.params import SynthesisParams
 from workers.text.language import resolve_language
 
+from . import metrics as worker_metrics
 from .asr import Transcriber
 from .engines.audio import decode_audio, sha256_hex, to_pcm16
 from .engines.base import AudioChunk, Engine, EngineError, Progress, ReferenceClip, VoicePrompt
@@ -67,16 +68,23 @@ class JobExecutor:
     def run(self, job_id: str, *, cancel: threading.Event, shutdown: threading.Event, emit: Emit) -> Outcome:
         job = services.job_mark_running(job_id=job_id, worker_id=self.worker_id)
         if job is None:
-            return Outcome("skipped", "job missing")
-        if job.is_final:
+            outcome = Outcome("skipped", "job missing")
+        elif job.is_final:
             self._repair_end(job, emit)
-            return Outcome("skipped", "already final")
+            outcome = Outcome("skipped", "already final")
+        else:
+            outcome = self._attempt(job, cancel=cancel, shutdown=shutdown, emit=emit)
+        worker_metrics.observe_job(job, outcome.status)
+        return outcome
+
+    def _attempt(self, job: SynthesisJob, *, cancel: threading.Event, shutdown: threading.Event,
+                 emit: Emit) -> Outcome:
         emit(EventType.STARTED, {"attempt": job.attempts, "worker": self.worker_id}, None)
         state = _RunState(started=time.monotonic())
         try:
             return self._run(job, state, cancel=cancel, shutdown=shutdown, emit=emit)
         except (EngineError, AudioRejected) as exc:
-            services.job_mark_failed(job_id=job_id, code=exc.code, message=exc.message, produced=state.produced)
+            services.job_mark_failed(job_id=str(job.pk), code=exc.code, message=exc.message, produced=state.produced)
             emit(EventType.FAILED, {"code": exc.code, "message": exc.message}, None)
             return Outcome("failed", exc.code)
 
@@ -86,7 +94,9 @@ class JobExecutor:
             raise EngineError("unknown_engine", f"This worker has no engine {engine_id!r}.")
         if not engine.loaded:  # offloaded while idle: bring it back (said first: it takes a while)
             emit(EventType.PROGRESS, _stage("loading"), None)
+            started = time.monotonic()
             engine.load(self.device)
+            worker_metrics.observe_engine_load(engine_id, time.monotonic() - started)
         return engine
 
     def _reference(self, job: SynthesisJob, emit: Emit) -> ReferenceClip | None:

@@ -80,6 +80,26 @@ def queue_depth(client: redis.Redis | None = None) -> dict[str, int]:
     return {"length": length, "pending": pending, "dead": int(client.xlen(dead_letter_key()))}
 
 
+def _entry_age_s(entry_id: bytes | str | None, now_ms: int) -> float:
+    """An entry id starts with its XADD time in milliseconds."""
+    return max(0.0, (now_ms - int(_text(entry_id).split("-")[0])) / 1000) if entry_id else 0.0
+
+
+def queue_ages(client: redis.Redis | None = None) -> dict[str, float]:
+    """Seconds since the oldest pending entry (taken by a worker, not yet acked) and the oldest entry no
+    worker has taken yet were enqueued."""
+    client = client or get_redis()
+    now_ms = int(time.time() * 1000)
+    try:
+        summary: Any = client.xpending(stream_key(), GROUP)
+        group = next(g for g in client.xinfo_groups(stream_key()) if _text(g["name"]) == GROUP)
+    except (redis.ResponseError, StopIteration):  # no stream or no group yet: nothing waits
+        return {"oldest_pending_s": 0.0, "oldest_waiting_s": 0.0}
+    waiting = client.xrange(stream_key(), min=f"({_text(group['last-delivered-id'])}", count=1)
+    return {"oldest_pending_s": _entry_age_s(summary.get("min"), now_ms),
+            "oldest_waiting_s": _entry_age_s(waiting[0][0] if waiting else None, now_ms)}
+
+
 class WorkerQueue:
     """The worker side, on the worker's one asyncio loop."""
 

@@ -18,6 +18,7 @@ from .asr import Transcriber, bundled_whisper_dir
 from .engine_registry import build_engine
 from .engines.base import Engine
 from .jobrun import JobExecutor
+from .metrics import observe_engine_load
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def load_engines(engine_ids: list[str], device: str) -> dict[str, Engine]:
         engine = build_engine(engine_id)
         engine.load(device)
         engines[engine_id] = engine
+        observe_engine_load(engine_id, time.monotonic() - started)
         logger.info("Loaded engine %s (%s) on %s in %.1fs", engine_id, engine.version, device,
                     time.monotonic() - started)
     return engines

@@ -12,6 +12,7 @@ import redis
 from django.conf import settings
 
 from glmtts_site.errors import ApiError
+from glmtts_site.metrics.web import count_refusal
 from glmtts_site.redis_conn import get_redis, redis_key
 
 
@@ -42,6 +43,7 @@ def take_characters(user_id: int, count: int, client: redis.Redis | None = None)
     limit = settings.QUOTA_CHARS_PER_DAY
     if used > limit:
         client.decrby(key, count)
+        count_refusal("quota", "daily_characters")
         raise QuotaExceeded(f"Daily limit of {limit} characters reached; {max(0, limit - used + count)} left today.",
                             headers={"Retry-After": str(_seconds_to_midnight(now))})
 
@@ -65,6 +67,7 @@ def take_job_slot(user_id: int, client: redis.Redis | None = None) -> None:
     limit = settings.QUOTA_CONCURRENT_JOBS
     if active > limit:
         client.decr(_active_key(user_id))
+        count_refusal("quota", "too_many_jobs")
         raise QuotaExceeded(f"At most {limit} jobs may run at once; wait for one to finish.",
                             code="too_many_jobs", headers={"Retry-After": "5"})
 

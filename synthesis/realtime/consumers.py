@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from glmtts_site.api_errors import api_error_for
+from glmtts_site.metrics.web import count_refusal, websocket_connections
 from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.ratelimit import RateLimited, cap_release, cap_take, rate_limit_async
 from glmtts_site.redis_conn import loop_redis
@@ -56,6 +57,7 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
     pump: asyncio.Task[None] | None = None
     source: str | None = None
     holds_slot = False
+    counted = False  # in glmtts_websocket_connections
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """The channel layer's receive runs beside the handlers, outside them: when Redis goes away
@@ -100,7 +102,11 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
                 raise
             await self.refuse(CLOSE_UNAVAILABLE, "stream_unavailable", "Live updates are unavailable; retry.")
             return False
-        if not self.holds_slot:
+        if self.holds_slot:
+            websocket_connections.inc()
+            self.counted = True
+        else:
+            count_refusal("sockets", "ws_open")
             await self.refuse(CLOSE_TOO_MANY, "too_many_sockets",
                               f"At most {settings.WS_MAX_PER_USER} open sockets per user; close one first.")
         return self.holds_slot
@@ -124,6 +130,9 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            websocket_connections.dec()
+            self.counted = False
         if self.pump is not None:
             self.pump.cancel()
             await asyncio.wait({self.pump}, timeout=STOP_WAIT_S)

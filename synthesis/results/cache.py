@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from glmtts_site.metrics.web import count_lookup
 from glmtts_site.redis_conn import get_redis, redis_key
 from synthesis.results.storage import output_exists
 
@@ -103,7 +104,10 @@ def _files_present(result: CachedResult) -> bool:
 def l1_lookup(fingerprint: str) -> CachedResult | None:
     """This process's copy (L1), if its files are still there; nothing is counted."""
     local = l1.get(cache_key(fingerprint))
-    return local if local is not None and _files_present(local) else None
+    if local is not None and _files_present(local):
+        count_lookup("L1", "hit")
+        return local
+    return None
 
 
 def cache_get(fingerprint: str) -> CachedResult | None:
@@ -112,6 +116,7 @@ def cache_get(fingerprint: str) -> CachedResult | None:
     if local is not None:
         _count("hits")
         return local
+    count_lookup("L1", "miss")
     try:
         raw = cache.get(key)
     except RedisError as exc:
@@ -119,14 +124,18 @@ def cache_get(fingerprint: str) -> CachedResult | None:
         _local_errors["redis_errors"] += 1
         return None
     if raw is None:
+        count_lookup("L2", "miss")
         _count("misses")
         return None
+    count_lookup("L2", "hit")
     result = CachedResult.from_dict(raw)
     if not _files_present(result):  # the pointer outlived its file: drop it
+        count_lookup("L3", "stale")
         _delete_quietly(key)
         _count("stale")
         _count("misses")
         return None
+    count_lookup("L3", "hit")
     l1.put(key, result)
     _count("hits")
     return result

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from redis.exceptions import RedisError
 
 from glmtts_site.errors import ApiError, ServiceUnavailable
+from glmtts_site.metrics.web import singleflight_followers
 from glmtts_site.ratelimit import rate_limit
 from synthesis.jobs import quotas, singleflight
 from synthesis.jobs.dispatch import dispatch_new
@@ -53,10 +54,12 @@ def _follow_or_lead(fingerprint: str, job_id: str) -> str | None:
     if not fingerprint:
         return None
     leader = singleflight.claim_or_leader(fingerprint, job_id)
-    if leader is None or SynthesisJob.objects.filter(pk=leader, status__in=["queued", "running"]).exists():
-        return leader
-    singleflight.release(fingerprint, leader)  # a stale key of a finished job: take over
-    return singleflight.claim_or_leader(fingerprint, job_id)
+    if leader is not None and not SynthesisJob.objects.filter(pk=leader, status__in=["queued", "running"]).exists():
+        singleflight.release(fingerprint, leader)  # a stale key of a finished job: take over
+        leader = singleflight.claim_or_leader(fingerprint, job_id)
+    if leader is not None:
+        singleflight_followers.inc()
+    return leader
 
 
 def synthesis_submit(*, owner: User, text: str, params: SynthesisParams, engine_id: str = "",
