@@ -35,9 +35,11 @@ WORKER_PROCESS = ("workers.runner", "workers.job_consumer", "workers.jobrun", "w
 
 
 SYNTHESIS_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("synthesis.models", "synthesis.engines_info", "synthesis.signals", "synthesis.apps"),
+    ("synthesis.models", "synthesis.engines_info"),
     ("synthesis.results",),
-    ("synthesis.jobs",),
+    # Deletion signals clean up stored copies and purge results from the edge (results' paths); the app
+    # config connects them.
+    ("synthesis.jobs", "synthesis.signals", "synthesis.apps"),
     ("synthesis.submit",),
     ("synthesis.serializers", "synthesis.apis", "synthesis.audio_views", "synthesis.realtime", "synthesis.compat",
      "synthesis.admin", "synthesis.urls", "synthesis.management"),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from glmtts_site.edge_purge import purge_enabled, purges_waiting, recent_purge_errors
 from synthesis.results.cache_admin import cache_purge, cache_stats
 from synthesis.submit.cache_warm import warm_phrases
 
@@ -41,8 +45,14 @@ def cache_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         (_purge if request.POST.get("action") == "purge" else _warm)(request)
         return redirect("admin-ops-cache")
-    context = {**admin.site.each_context(request), "title": "Result cache", "stats": cache_stats()}
+    context = {**admin.site.each_context(request), "title": "Result cache", "stats": cache_stats(),
+               "edge": _edge_purges()}
     return render(request, "admin/ops/cache.html", context)
+
+
+def _edge_purges() -> dict[str, Any]:
+    errors = [{**error, "when": datetime.fromtimestamp(error["at"], tz=UTC)} for error in recent_purge_errors()]
+    return {"enabled": purge_enabled(), "waiting": purges_waiting(), "errors": errors}
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,6 +16,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from glmtts_site.edge import engine_tag
+from glmtts_site.edge_purge import request_purge_async
 from glmtts_site.redis_conn import get_redis, redis_key
 from synthesis.engines_info import engines_key
 
@@ -62,9 +64,19 @@ async def heartbeat_write(client: aioredis.Redis, state: WorkerState) -> None:
 
 
 async def announce_engines(client: aioredis.Redis, versions: dict[str, str]) -> None:
-    """engine id -> version in `<prefix>:engines`: the web keys its cache lookups with these."""
-    if versions:
-        await client.hset(engines_key(), mapping=dict[Any, Any](versions))
+    """engine id -> version in `<prefix>:engines`: the web keys its cache lookups with these. A version
+    announced for the first time retires the engine's earlier ones at the edge (once, whichever worker
+    sees it first; workers of both versions during a rolling upgrade purge nothing twice)."""
+    if not versions:
+        return
+    await client.hset(engines_key(), mapping=dict[Any, Any](versions))
+    for engine_id, version in versions.items():
+        seen = redis_key("engines", "seen", engine_id)
+        if await client.sadd(seen, version):
+            earlier = {_text(v) for v in await client.smembers(seen)} - {version}
+            if earlier:
+                await request_purge_async(client, tags=[engine_tag(engine_id, old) for old in sorted(earlier)],
+                                          reason="engine_upgrade")
 
 
 async def heartbeat_clear(client: aioredis.Redis, worker_id: str) -> None:

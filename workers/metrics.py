@@ -30,6 +30,8 @@ duration = Histogram("glmtts_job_duration_seconds", "From the job's start to its
                      buckets=SECONDS_BUCKETS, registry=registry)
 rtf = Histogram("glmtts_job_rtf", "Real-time factor: compute seconds per second of audio.", ["engine"],
                 buckets=RTF_BUCKETS, registry=registry)
+edge_purges = Counter("glmtts_edge_purges", "Calls to the CDN's purge API, by outcome (ok; retried: 429, 5xx or "
+                      "no answer, tried again; failed: given up, kept in the admin).", ["outcome"], registry=registry)
 engine_load = Gauge("glmtts_engine_load_seconds", "How long the engine's last load took.", ["engine"],
                     registry=registry)
 

@@ -13,9 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import httpx
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from glmtts_site.edge_purge import KEEP_ERRORS, error_entry, purge_enabled, purge_errors_key, purge_stream_key
+
+from .cdn_purger import CloudflarePurger, PurgeFailed, PurgeInterrupted
 from .control import control_channel, release_gpu_memory
 from .queue import QueueEntry, WorkerQueue
 from .voice_tasks import run_voice_task, voice_task_given_up
@@ -31,7 +35,11 @@ class WorkerLoops:
         self.runner, self.client, self.voice_queue = runner, client, voice_queue
 
     def named(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
-        return [("voice tasks", self.voice_loop), ("reconciler", self.reconcile_loop), ("control", self.control_loop)]
+        loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("voice tasks", self.voice_loop), ("reconciler", self.reconcile_loop), ("control", self.control_loop)]
+        if purge_enabled():
+            loops.append(("edge purges", self.purge_loop))
+        return loops
 
     @property
     def stopping(self) -> bool:
@@ -69,6 +77,32 @@ class WorkerLoops:
             return
         logger.info("Voice task %s: %s", entry.job_id, outcome)
         await queue.ack(entry)
+
+    async def purge_loop(self) -> None:
+        """Queued edge purges, one at a time; one that fails for good is dead-lettered and kept as an
+        error for the admin. An entry whose worker died mid-purge is taken again after the visibility
+        timeout (a purge sent twice does no harm)."""
+        queue = WorkerQueue(self.client, self.runner.state.worker_id, stream=purge_stream_key())
+        await queue.ensure_group()
+        async with httpx.AsyncClient() as http:
+            purger = CloudflarePurger(client=http, sleep=self.runner.sleep, stopping=lambda: self.stopping)
+            while not self.stopping:
+                entry = await queue.reclaim_one() or await queue.read_new(block_ms=1000)
+                if entry is None:
+                    continue
+                try:
+                    await purger.purge(entry.job_id)
+                except PurgeInterrupted:
+                    return  # pending: another worker takes it after the visibility timeout
+                except PurgeFailed as exc:
+                    logger.error("Edge purge failed for good: %s", exc)
+                    async with self.client.pipeline(transaction=True) as pipe:
+                        pipe.lpush(purge_errors_key(), error_entry(str(exc), entry.job_id))
+                        pipe.ltrim(purge_errors_key(), 0, KEEP_ERRORS - 1)
+                        await pipe.execute()
+                    await queue.dead_letter(entry, str(exc)[:500])
+                    continue
+                await queue.ack(entry)
 
     async def reconcile_loop(self) -> None:
         while not self.stopping:

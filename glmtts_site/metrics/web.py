@@ -24,8 +24,8 @@ websocket_connections = Gauge("glmtts_websocket_connections", "Websockets open n
                               multiprocess_mode="livesum")
 limit_refusals = Counter("glmtts_limit_refusals", "Requests refused by a per-user or per-address limit, by kind "
                          "(rate_limit, quota, sockets) and the limit's name.", ["kind", "limit"])
-edge_purges = Counter("glmtts_edge_purges", "Calls to the CDN's purge API, by outcome (ok, retried, failed).",
-                      ["outcome"])
+edge_purge_requests = Counter("glmtts_edge_purge_requests", "Edge purges asked for, by reason (results, voice, "
+                              "engine_upgrade) and outcome (queued, lost: Redis unreachable).", ["reason", "outcome"])
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 

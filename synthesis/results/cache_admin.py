@@ -7,8 +7,11 @@ from typing import Any
 
 from django.core.cache import cache
 
+from glmtts_site.edge import engine_tag
+from glmtts_site.edge_purge import request_purge
 from glmtts_site.redis_conn import get_redis, redis_key
 from synthesis.results.cache import KEY_PREFIX, STATS_KEY, l1
+from synthesis.results.publish import result_paths
 
 
 def _raw_keys(pattern: str) -> list[str]:
@@ -22,17 +25,30 @@ def cache_purge(*, engine_version: str | None = None, voice: str | None = None, 
     """Delete cache pointers (not the stored files); returns how many went."""
     if not (everything or engine_version or voice):
         raise ValueError("Say what to purge: an engine version, a voice, or everything.")
-    doomed: list[str] = []
+    doomed: dict[str, dict[str, Any]] = {}
     for key in _raw_keys("*"):
         pointer = cache.get(key)
         if pointer is None:
             continue
         if everything or pointer.get("engine_version") == engine_version or _voice_matches(pointer, voice):
-            doomed.append(key)
+            doomed[key] = pointer
     if doomed:
-        cache.delete_many(doomed)
+        cache.delete_many(list(doomed))
     l1.clear()
+    _purge_edge(list(doomed.values()), engine_version=engine_version, everything=everything)
     return len(doomed)
+
+
+def _purge_edge(pointers: list[dict[str, Any]], *, engine_version: str | None, everything: bool) -> None:
+    """The edge forgets what the origin forgot: every result by its tag, one engine version by its tag,
+    a voice's results (no tag names them all) by URL."""
+    if everything:
+        request_purge(tags=["tts"], reason="results")
+    elif engine_version:
+        engines = {str(p.get("engine_id", "")) for p in pointers} - {""}
+        request_purge(tags=[engine_tag(engine, engine_version) for engine in engines], reason="results")
+    else:
+        request_purge(paths=[path for p in pointers for path in result_paths(p)], reason="results")
 
 
 def _voice_matches(pointer: dict[str, Any], voice: str | None) -> bool:

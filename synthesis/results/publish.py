@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.urls import reverse
 from redis.exceptions import RedisError
 
 from synthesis.results.cache import CachedResult, cache_put
@@ -21,6 +23,13 @@ def audio_token(fingerprint: str) -> str:
     """Stable and unguessable: the public URL of a result reveals nothing about its inputs."""
     key = (settings.AUDIO_URL_KEY or settings.SECRET_KEY).encode()
     return hmac.new(key, fingerprint.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def result_paths(pointer: dict[str, Any]) -> list[str]:
+    """The public paths (`/a/<token>.<ext>`) of a cached result's files, as the edge caches them."""
+    fingerprint, files = str(pointer.get("fingerprint", "")), pointer.get("files") or {}
+    token = audio_token(fingerprint) if fingerprint else ""
+    return [reverse("audio", kwargs={"token": token, "ext": ext}) for ext in sorted(files)] if token else []
 
 
 def result_store(*, fingerprint: str, samples: np.ndarray, sample_rate: int, fmt: str, engine_id: str,
