@@ -37,9 +37,11 @@ typecheck: install
 deploy-check: install
 	$(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 
-# End-to-end tests drive Debian's Chromium with Playwright (never `playwright install`).
+# Debian packages the tests drive: Chromium for the end-to-end tests (Playwright, never `playwright install`)
+# and nginx for the edge-cache test (deploy/nginx/glmtts-portal.conf).
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@command -v chromium >/dev/null && test -x /usr/sbin/nginx || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx)
 
 pytest: install browser
 	$(PY) -m pytest

@@ -219,6 +219,8 @@ CACHE_HIT_FAST_PATH = env_bool("CACHE_HIT_FAST_PATH", True)
 # versions it read last, and how long hits answered from its L1 wait to be added to the shared stats.
 ENGINE_VERSIONS_CACHE_S = env_float("ENGINE_VERSIONS_CACHE_S", 1.0)
 CACHE_STATS_FLUSH_S = env_float("CACHE_STATS_FLUSH_S", 1.0)
+# Each web process keeps recent results in memory (L1) this long: a purge reaches every web node within it.
+RESULT_L1_TTL_S = env_float("RESULT_L1_TTL_S", 30.0)
 QUOTA_CHARS_PER_DAY = env_int("QUOTA_CHARS_PER_DAY", 100_000, minimum=1)
 QUOTA_CONCURRENT_JOBS = env_int("QUOTA_CONCURRENT_JOBS", 4, minimum=1)
 VOICE_MAX_PER_USER = env_int("VOICE_MAX_PER_USER", 50, minimum=1)

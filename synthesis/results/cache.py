@@ -83,7 +83,7 @@ class _LocalLru:
             self._items.clear()
 
 
-l1 = _LocalLru(capacity=1024, ttl_s=30.0)
+l1 = _LocalLru(capacity=1024, ttl_s=settings.RESULT_L1_TTL_S)
 
 
 def cache_key(fingerprint: str) -> str:

@@ -96,14 +96,13 @@ def free_port() -> int:
 class Daphne:
     """A real Daphne serving the project against the test database and Redis prefix."""
 
-    def __init__(self, log_dir: Path, **extra_env: str) -> None:
+    def __init__(self, log_dir: Path, name: str = "daphne", **extra_env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        log = (log_dir / "daphne.log").open("wb")
+        self.log_path = log_dir / f"{name}.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "glmtts_site.serve", "-b", "127.0.0.1",
                                       "-p", str(self.port)], cwd=ROOT, env=subprocess_env(**extra_env),
-                                     stdout=log, stderr=subprocess.STDOUT)
-        self.log_path = log_dir / "daphne.log"
+                                     stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT)
         wait_for(self._answers, timeout_s=60, what="Daphne to answer /health")
 
     def _answers(self) -> bool:
@@ -116,13 +115,18 @@ class Daphne:
             return False
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within timeout_s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class RedisServer:

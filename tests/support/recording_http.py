@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-OK: tuple[int, Any, dict[str, str]] = (200, {"success": True, "errors": [], "messages": [], "result": {"id": "purge"}}, {})
+Answer = tuple[int, Any, dict[str, str]]  # status, JSON body, headers
+OK: Answer = (200, {"success": True, "errors": [], "messages": [], "result": {"id": "purge"}}, {})
 
 
 @dataclass
@@ -27,10 +28,10 @@ class RecordingServer:
     url: str
     calls: list[Recorded] = field(default_factory=list)
     # (status, JSON body, headers) answered in order; OK once the script runs out.
-    script: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
+    script: list[Answer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, call: Recorded) -> tuple[int, Any, dict[str, str]]:
+    def answer(self, call: Recorded) -> Answer:
         with self.lock:
             self.calls.append(call)
             return self.script.pop(0) if self.script else OK

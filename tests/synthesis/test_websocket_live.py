@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from django.contrib.auth.models import User
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
 from accounts.services import api_token_create
 from synthesis.models import JobStatus, SynthesisJob
 from tests.support.processes import Daphne, Workers
+from tests.support.streams import read_stream
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 LONG = " ".join(["One sentence opens the stream.", "A second sentence follows it.", "Then a third one arrives.",
@@ -45,35 +46,17 @@ def _socket(stack: Daphne, token: str, job_id: str) -> Any:
                    additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30)
 
 
-async def _read_chunks(ws: ClientConnection, *, stop_after: int | None = None) -> tuple[list[int], bytes, dict]:
-    seqs: list[int] = []
-    audio = b""
-    last: dict[str, Any] = {}
-    async for message in ws:
-        if isinstance(message, bytes):
-            audio += message
-            if stop_after is not None and len(seqs) >= stop_after:
-                return seqs, audio, last
-            continue
-        last = json.loads(message)
-        if last["type"] == "tts.chunk":
-            seqs.append(last["seq"])
-        if last["type"] in ("tts.done", "tts.failed", "tts.cancelled"):
-            break
-    return seqs, audio, last
-
-
 def test_stream_drop_and_resume_without_gap_or_duplicate(stack: Daphne, token: str) -> None:
     job_id = _submit(stack, token, LONG)
 
     async def scenario() -> tuple[list[int], bytes, str, list[int], bytes, dict]:
         async with _socket(stack, token, job_id) as ws:
             await ws.send(json.dumps({"type": "resume", "after_seq": -1}))
-            first_seqs, first_audio, _ = await _read_chunks(ws, stop_after=2)
+            first_seqs, first_audio, _ = await read_stream(ws, stop_after=2)
         status = await asyncio.to_thread(lambda: SynthesisJob.objects.get(pk=job_id).status)
         async with _socket(stack, token, job_id) as ws:  # the reconnect after a dropped connection
             await ws.send(json.dumps({"type": "resume", "after_seq": first_seqs[-1]}))
-            rest_seqs, rest_audio, done = await _read_chunks(ws)
+            rest_seqs, rest_audio, done = await read_stream(ws)
         return first_seqs, first_audio, status, rest_seqs, rest_audio, done
 
     first_seqs, first_audio, status_when_dropped, rest_seqs, rest_audio, done = asyncio.run(scenario())
@@ -100,7 +83,7 @@ def test_fifty_sockets_on_one_job_all_get_done(roomy_stack: Daphne, token: str) 
     async def listener() -> str:
         async with _socket(stack, token, job_id) as ws:
             await ws.send(json.dumps({"type": "resume", "after_seq": -1}))
-            _, _, last = await _read_chunks(ws)
+            _, _, last = await read_stream(ws)
             return str(last.get("type"))
 
     async def crowd() -> list[str]:
@@ -114,7 +97,7 @@ def test_synthesize_socket_streams_a_new_job(stack: Daphne, token: str) -> None:
         async with connect(f"ws://127.0.0.1:{stack.port}/ws/synthesize/", origin=stack.url,  # type: ignore[arg-type]
                            additional_headers={"Authorization": f"Bearer {token}"}) as ws:
             await ws.send(json.dumps({"type": "synthesize", "text": "Submitted over the socket. Streamed back."}))
-            seqs, _, last = await _read_chunks(ws)
+            seqs, _, last = await read_stream(ws)
             return seqs, last
 
     seqs, last = asyncio.run(scenario())
