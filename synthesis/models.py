@@ -54,7 +54,8 @@ class SynthesisJob(models.Model):
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     transcript = models.TextField(blank=True, help_text="Whisper transcript of the reference, if made.")
     voice_note = models.CharField(max_length=200, blank=True,
-                                  help_text="How the voice was rendered, e.g. 'nearest preset, not cloned'.")
+                                  help_text="How the voice was rendered, e.g. 'Kumo (male), matched to your voice: "
+                                            "resembles it (similarity 0.72; ...) — this engine cannot clone'.")
     cache_hit = models.BooleanField(default=False)
     # Files of the finished result per format (storage names) and the token of its public URLs.
     files = models.JSONField(default=dict, blank=True)

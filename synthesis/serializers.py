@@ -46,6 +46,9 @@ class SynthesisInputSerializer(StrictInputSerializer):
     language = serializers.ChoiceField(choices=["auto", "en", "zh"], required=False, default="auto")
     use_kv_cache = StrictBooleanField(required=False, default=True)
     use_prompt_cache = StrictBooleanField(required=False, default=True)
+    voice_match = StrictBooleanField(required=False, default=True,
+                                     help_text="Default engine with a reference voice: move its preset towards "
+                                               "that voice (off: the plain preset of its pitch range).")
 
     csrfmiddlewaretoken = serializers.CharField(required=False, write_only=True)  # browsers' form posts
 

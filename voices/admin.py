@@ -23,15 +23,19 @@ class VoiceFeaturesInline(admin.TabularInline):
 @admin.register(Voice)
 class VoiceAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "visibility", "player", "duration_s", "transcript_state", "preset_name",
-                    "created_at"]
-    list_filter = ["visibility", "transcript_state", "engine_id", "language"]
+                    "rendered_as", "voice_match", "created_at"]
+    list_filter = ["visibility", "transcript_state", "engine_id", "language", "voice_match"]
     search_fields = ["name", "description", "prompt_text", "owner__username"]
     readonly_fields = ["player", "audio_sha256", "audio_bytes", "duration_s", "sample_rate", "warnings",
                        "prompt_source", "transcript_state", "detected_language", "engine_id", "preset_name",
                        "share_token", "created_at", "updated_at"]
-    fields = ["name", "owner", "description", "language", "visibility", "player", "prompt_text", *readonly_fields[1:]]
+    fields = ["name", "owner", "description", "language", "visibility", "voice_match", "player", "prompt_text",
+              *readonly_fields[1:]]
     inlines = [VoiceFeaturesInline]
     actions = ["retranscribe", "recompute_features", "publish", "unpublish"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Voice]:
+        return super().get_queryset(request).prefetch_related("features")  # the label column, one query
 
     def get_urls(self) -> list[URLPattern]:
         audio = path("<uuid:voice_id>/audio/", self.admin_site.admin_view(self.audio_view), name="voices_voice_audio")
@@ -42,6 +46,12 @@ class VoiceAdmin(admin.ModelAdmin):
         if not voice.audio or not default_storage.exists(voice.audio.name or ""):
             raise Http404("No reference audio.")
         return FileResponse(default_storage.open(voice.audio.name or "", "rb"), content_type="audio/flac")
+
+    @admin.display(description="Rendered by engines that cannot clone")
+    def rendered_as(self, voice: Voice) -> str:
+        """The honest label: a preset that resembles the voice, with its similarity; never "cloned"."""
+        labels = [str(f.summary.get("label", "")) for f in voice.features.all() if f.state == "ready"]
+        return "; ".join(label for label in labels if label) or "—"
 
     @admin.display(description="Audio")
     def player(self, voice: Voice) -> str:

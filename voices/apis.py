@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.selectors import authenticated_user
 from glmtts_site.edge import PRIVATE, ranged_file_response
 from glmtts_site.pagination import BoundedLimitOffsetPagination, page_of
-from glmtts_site.serializers import StrictInputSerializer
+from glmtts_site.serializers import StrictBooleanField, StrictInputSerializer
 from glmtts_site.stored_files import stored_file
 
 from . import selectors, services
@@ -39,6 +39,7 @@ class VoiceOutputSerializer(serializers.Serializer):
     sample_rate = serializers.IntegerField(allow_null=True)
     audio_sha256 = serializers.CharField()
     warnings = serializers.ListField(child=serializers.CharField())
+    voice_match = serializers.BooleanField(help_text="Engines that cannot clone match their preset to this voice.")
     prompt_text = serializers.CharField()
     prompt_source = serializers.CharField()
     transcript_state = serializers.CharField()
@@ -133,9 +134,11 @@ class VoiceUpdateApi(APIView):
         description = serializers.CharField(max_length=500, required=False, allow_blank=True)
         prompt_text = serializers.CharField(max_length=1000, required=False, allow_blank=True)
         visibility = serializers.ChoiceField(choices=VISIBILITIES, required=False)
+        voice_match = StrictBooleanField(required=False, help_text="Off: engines that cannot clone speak the "
+                                                                   "plain preset of this voice's pitch range.")
 
     @extend_schema(request=InputSerializer, responses=VoiceOutputSerializer,
-                   summary="Rename, edit the transcript, or change who can see it")
+                   summary="Rename, edit the transcript, change who can see it, or switch voice matching")
     def patch(self, request: Request, voice_id: str) -> Response:
         data = VoiceUpdateApi.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -41,6 +41,9 @@ class Voice(models.Model):
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     original_filename = models.CharField(max_length=120, blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    voice_match = models.BooleanField(
+        default=True, help_text="Engines that cannot clone move their preset towards this voice (the default "
+                                "engine's voice match); off: the plain preset of its pitch range.")
 
     prompt_text = models.TextField(blank=True)
     prompt_source = models.CharField(max_length=12, blank=True, choices=[("typed", "typed"),
@@ -72,7 +75,8 @@ class VoiceFeatures(models.Model):
     audio_sha256 = models.CharField(max_length=64)
     state = models.CharField(max_length=10, default="pending",
                              choices=[("pending", "pending"), ("ready", "ready"), ("failed", "failed")])
-    summary = models.JSONField(default=dict, blank=True, help_text="e.g. nearest preset and its similarity")
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="e.g. the preset matched to the voice, its similarity and label")
     error = models.TextField(blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
 

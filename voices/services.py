@@ -89,7 +89,8 @@ def voice_create(*, owner: User, name: str, data: bytes, filename: str = "", pro
 
 
 def voice_update(*, voice: Voice, name: str | None = None, description: str | None = None,
-                 prompt_text: str | None = None, visibility: str | None = None) -> Voice:
+                 prompt_text: str | None = None, visibility: str | None = None,
+                 voice_match: bool | None = None) -> Voice:
     if voice.is_preset:
         raise ApiError("System presets cannot be changed.", code="read_only", status_code=403)
     if name is not None:
@@ -108,6 +109,8 @@ def voice_update(*, voice: Voice, name: str | None = None, description: str | No
         elif visibility != Visibility.LINK:
             voice.share_token = ""
         voice.visibility = visibility
+    if voice_match is not None:
+        voice.voice_match = voice_match
     voice.save()
     return voice
 

@@ -58,6 +58,7 @@ def compute_features(voice: Voice, engines: dict[str, Engine]) -> None:
             row.state, row.error = "ready", ""
         except Exception as exc:
             row.state, row.error = "failed", f"{type(exc).__name__}: {exc}"
+            logger.warning("Voice %s: %s features failed: %s", voice.pk, engine.engine_id, row.error)
         row.audio_sha256, row.computed_at = voice.audio_sha256, timezone.now()
         row.save()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -51,7 +51,10 @@ def submit_args(user: User, data: dict[str, Any]) -> SubmitArgs:
                 reference = ReferenceUpload(f"{voice.pk}.flac", handle.read())
             prompt_text = prompt_text or voice.prompt_text
             skip_whisper = skip_whisper or bool(prompt_text)
-    return SubmitArgs(text=data["text"], params=params_from(data), engine_id=engine_id, voice_preset=preset,
+    params = params_from(data)
+    if voice is not None and not voice.voice_match:  # the voice's owner switched matching off
+        params = replace(params, voice_match=False)
+    return SubmitArgs(text=data["text"], params=params, engine_id=engine_id, voice_preset=preset,
                       reference=reference, prompt_text=prompt_text, skip_whisper=skip_whisper, voice=voice)
 
 
@@ -64,4 +67,4 @@ def params_from(data: dict[str, Any]) -> SynthesisParams:
         temperature=float(data.get("temperature") or preset["temperature"]),
         top_p=float(data.get("top_p") or preset["top_p"]), top_k=int(data.get("top_k") or preset["top_k"]),
         language=data.get("language", "auto"), use_kv_cache=data.get("use_kv_cache", True),
-        use_prompt_cache=data.get("use_prompt_cache", True))
+        use_prompt_cache=data.get("use_prompt_cache", True), voice_match=data.get("voice_match", True))

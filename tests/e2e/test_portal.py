@@ -115,7 +115,7 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     stats = page.evaluate("() => window.__glmtts")
     assert stats["cacheHit"] is False
     assert stats["chunksScheduled"] >= 3 and stats["firstChunkAt"] < stats["doneAt"]
-    assert "not cloned" in page.inner_text("#result-voice")
+    assert "cannot clone" in page.inner_text("#result-voice")
     duration = page.evaluate("""() => new Promise((resolve) => {
         const audio = document.getElementById('result-audio');
         if (audio.readyState >= 1) resolve(audio.duration);

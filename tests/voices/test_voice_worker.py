@@ -38,4 +38,5 @@ def test_upload_is_transcribed_and_featured_by_the_worker(owner: User, workers: 
     wait_for(lambda: VoiceFeatures.objects.filter(voice=voice, state="ready").exists(), timeout_s=90,
              what="the prompt features")
     summary = VoiceFeatures.objects.get(voice=voice).summary
-    assert summary["label"] == "Tebukuro (female) (nearest preset, not cloned)" and summary["cloned"] is False
+    assert summary["nearest_preset"] == "Tebukuro (female)" and summary["cloned"] is False
+    assert summary["label"].startswith("Tebukuro (female), the preset nearest your voice: resembles it")

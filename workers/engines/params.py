@@ -31,6 +31,7 @@ class SynthesisParams:
     language: str = "auto"  # "auto", "en" or "zh"
     use_kv_cache: bool = True
     use_prompt_cache: bool = True
+    voice_match: bool = True  # the default engine moves its preset towards a reference (kokoro_match)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

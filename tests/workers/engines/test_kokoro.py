@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.conf import settings
 
 from tests.support.asr_metrics import char_error_rate, word_error_rate
 from workers.asr import Transcriber, bundled_whisper_dir
+from workers.engines.audio import resample
 from workers.engines.base import AudioChunk, EngineError, Event, Progress, ReferenceClip
 from workers.engines.kokoro import KokoroEngine
 from workers.engines.params import SynthesisParams
@@ -102,12 +104,32 @@ def test_cancel_stops_between_chunks(engine: KokoroEngine) -> None:
     assert chunks == 1
 
 
-def test_reference_voice_maps_to_the_nearest_preset_and_says_so(engine: KokoroEngine) -> None:
+def test_a_presets_own_voice_gets_that_preset_unprocessed_and_says_so(engine: KokoroEngine) -> None:
     audio, rate = _audio(engine, ENGLISH[3] + " " + ENGLISH[4], preset="jf_tebukuro")
-    clip = ReferenceClip(samples=audio, sample_rate=rate, sha256="0" * 64)
+    clip = ReferenceClip(samples=audio, sample_rate=rate, sha256=hashlib.sha256(audio.tobytes()).hexdigest())
     voice = engine.prepare_voice(preset=None, reference=clip)
-    assert voice.label == "Tebukuro (female) (nearest preset, not cloned)"
+    assert voice.nearest_preset == "Tebukuro (female)" and voice.match is None  # WORLD would only cost it
+    assert voice.label.startswith("Tebukuro (female), the preset nearest your voice: resembles it (similarity ")
+    assert "cannot clone" in voice.label and "cloned" not in voice.label
     assert voice.cloned is False and voice.similarity is not None and voice.similarity > 0.8
+    again = engine.prepare_voice(preset=None, reference=clip)  # the second time from the disk cache
+    assert (again.key, again.label, again.similarity, again.match) == (voice.key, voice.label, voice.similarity, None)
+
+
+def test_voice_match_changes_the_audio_and_can_be_switched_off(engine: KokoroEngine) -> None:
+    reference, rate = _audio(engine, ENGLISH[3] + " " + ENGLISH[4], preset="jm_kumo")
+    raised = resample(reference, rate, 36000)  # read at 24 kHz: the same voice two thirds higher
+    clip = ReferenceClip(samples=raised, sample_rate=rate, sha256=hashlib.sha256(raised.tobytes()).hexdigest())
+    voice = engine.prepare_voice(preset=None, reference=clip)
+    assert voice.match is not None and ", matched to your voice: resembles it" in voice.label
+    matched = np.concatenate([e.samples for e in engine.synthesize(
+        text=ENGLISH[0], voice=voice, params=SynthesisParams(), cancel=threading.Event())
+        if isinstance(e, AudioChunk)])
+    plain = np.concatenate([e.samples for e in engine.synthesize(
+        text=ENGLISH[0], voice=voice, params=SynthesisParams(voice_match=False), cancel=threading.Event())
+        if isinstance(e, AudioChunk)])
+    assert len(matched) == len(plain) and not np.array_equal(matched, plain)
+    assert np.max(np.abs(matched)) <= 0.98 + 1e-6
 
 
 def test_unknown_preset_and_bad_speed_are_engine_errors(engine: KokoroEngine) -> None:

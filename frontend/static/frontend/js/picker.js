@@ -54,7 +54,7 @@ export class Pickers {
 
   voice() { return this.voices.find((v) => v.id === $("voice").value) || null; }
 
-  // Option labels carry the short note ("nearest preset: Kumo, similarity 0.72"), for the chosen engine.
+  // Option labels carry the short note ("resembles you: Kumo (male), similarity 0.72"), for the chosen engine.
   relabel() {
     for (const option of $("voice").options) {
       const voice = this.voices.find((v) => v.id === option.value);

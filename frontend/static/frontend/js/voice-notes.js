@@ -1,8 +1,8 @@
-// How a voice will sound with an engine, in words: cloned, or the nearest preset and how close it is.
-const NOT_CLONED = /\s*\(nearest preset, not cloned\)$/;
+// How a voice will sound with an engine, in words: cloned, or a preset matched to it and how close it comes.
+const SAME_SPEAKER = "a same-speaker recording scores 0.81–0.95";
 
-function nearestPreset(feature) {
-  return feature.nearest_preset || (feature.label || "").replace(NOT_CLONED, "");
+function matchedPreset(feature) {
+  return feature.nearest_preset || (feature.label || "").split(",")[0];
 }
 
 // { short, long, cloned }: short for a picker or a list row, long for the line under the picker.
@@ -19,14 +19,20 @@ export function cloningNote(voice, engine, engines) {
   const feature = voice.features.find((f) => f.engine === engine?.engine && f.state === "ready")
                   || voice.features.find((f) => f.engine === engine?.engine);
   if (!feature || feature.state === "pending") {
-    return { short: "not cloned", long: `${name} cannot clone; it is finding the nearest of its presets to this clip. ${how}`, cloned: false };
+    return { short: "not cloned", long: `${name} cannot clone; it is matching one of its presets to this clip. ${how}`, cloned: false };
   }
   if (feature.state === "failed") {
-    return { short: "not cloned", long: `${name} could not compare this clip with its presets. ${how}`, cloned: false };
+    return { short: "not cloned", long: `${name} could not match its presets to this clip. ${how}`, cloned: false };
   }
-  const similarity = feature.similarity == null ? "" : `, similarity ${Number(feature.similarity).toFixed(2)}`;
-  const preset = nearestPreset(feature);
-  return { short: `nearest preset: ${preset}${similarity}`,
-           long: `Not cloned: ${name} cannot clone, so it speaks with its nearest preset, ${preset}${similarity}. ${how}`,
+  const score = feature.similarity == null ? null : Number(feature.similarity).toFixed(2);
+  const preset = matchedPreset(feature);
+  if (voice.voice_match === false) {
+    return { short: `preset ${preset}, matching off`,
+             long: `${name} cannot clone; with matching switched off for this voice it speaks ${preset} as it is. ${how}`,
+             cloned: false };
+  }
+  return { short: score === null ? `resembles you: ${preset}` : `resembles you: ${preset}, similarity ${score}`,
+           long: `Resembles your voice${score === null ? "" : ` (similarity ${score}; ${SAME_SPEAKER})`}: ` +
+                 `${name} cannot clone, so it speaks ${preset} matched to your clip's pitch and timbre. ${how}`,
            cloned: false };
 }
