@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyworld
-import soxr
+
+from .audio import resample
 
 RATE = 24000  # the engine's native rate: matching runs before any resampling
 FFT = 1024
@@ -48,7 +49,7 @@ class NoVoicedSpeech(ValueError):
 
 
 def voice_profile(samples: np.ndarray, rate: int) -> VoiceProfile:
-    audio = (soxr.resample(samples, rate, RATE) if rate != RATE else samples).astype(np.float64)
+    audio = resample(samples, rate, RATE).astype(np.float64)
     f0, times = pyworld.harvest(audio, RATE, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
     voiced = f0 > 0
     if voiced.sum() < 20:  # 0.1 s
@@ -76,12 +77,17 @@ def _bins_hz() -> np.ndarray:
     return np.arange(FFT // 2 + 1) * RATE / FFT
 
 
+def _shape_band(reference: VoiceProfile) -> np.ndarray:
+    """The bins where envelopes are compared: 100 Hz to 5 kHz, inside what the reference recorded."""
+    hz = _bins_hz()
+    return (hz > 100) & (hz < min(5000.0, reference.bandwidth_hz * 0.9))
+
+
 def formant_warp(reference: VoiceProfile, preset: VoiceProfile) -> float:
     """The warp that best lines up the two long-term envelopes' shapes (spectral tilt removed: the EQ
     takes care of tilt), 100 Hz to 5 kHz."""
-    hz = _bins_hz()
-    band = (hz > 100) & (hz < min(5000.0, reference.bandwidth_hz * 0.9))
-    log_hz = np.log(hz[band])
+    band = _shape_band(reference)
+    log_hz = np.log(_bins_hz()[band])
 
     def shape(envelope: np.ndarray) -> np.ndarray:
         return envelope[band] - np.polyval(np.polyfit(log_hz, envelope[band], 1), log_hz)
@@ -135,8 +141,7 @@ def _loudness_of(out: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 def voice_match(reference: VoiceProfile, preset: VoiceProfile, alpha: float | None = None) -> VoiceMatch:
     alpha = formant_warp(reference, preset) if alpha is None else alpha
-    hz = _bins_hz()
-    band = (hz > 100) & (hz < min(5000.0, reference.bandwidth_hz * 0.9))
+    hz, band = _bins_hz(), _shape_band(reference)
     difference = reference.envelope - _warped(preset.envelope, alpha)
     difference -= difference[band].mean()  # a level difference is the loudness guard's business
     difference[(hz < 60) | (hz > reference.bandwidth_hz * 0.92)] = 0.0  # no claim where the clip is silent
