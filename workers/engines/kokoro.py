@@ -46,7 +46,7 @@ CLAUSE_PAUSE_S = 0.08  # after a first clause cut off to start the audio early: 
 # Measured with Whisper base (3 Chinese sentences): kumo CER 0.07, gongitsune 0.09, alpha 0.23.
 DEFAULT_PRESET = "jm_kumo"
 CROSSFADE_S = 0.01
-VOICE_MATCH_VERSION = "vm2"  # in the engine version: a change to the stage changes the results' keys
+VOICE_MATCH_VERSION = "vm3"  # in the engine version: a change to the stage changes the results' keys
 
 
 def _file_sha256(path: Path) -> str:
@@ -201,7 +201,8 @@ class KokoroEngine:
                 return
             audio = self.speak(segment.text, segment.language, voice.data, params.speed)
             if voice.match is not None and params.voice_match:
-                audio = voice.match.apply(audio)  # per segment: each ends in silence, so joins stay seamless
+                # Per segment: each ends in silence, so joins stay seamless.
+                audio = voice.match.apply(audio, segment.language)
             if index < len(segments) - 1:
                 pause = CLAUSE_PAUSE_S if segment.clause else SEGMENT_PAUSE_S
                 audio = np.concatenate([audio, silence(pause, NATIVE_RATE)])

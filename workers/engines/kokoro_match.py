@@ -127,7 +127,8 @@ def load_matched(cache_dir: Path, engine_version: str, reference_sha256: str) ->
         with np.load(path) as stored:
             facts = json.loads(str(stored["facts"]))
             match = None if facts["unprocessed"] else VoiceMatch(
-                facts["preset_log_f0"], facts["log_f0_shift"], facts["log_f0_scale"], facts["alpha"], stored["eq"])
+                facts["preset_log_f0"], facts["log_f0_shift"], facts["log_f0_scale"], facts["alpha"], stored["eq"],
+                stored["eq_unwarped"])
         return MatchedVoice(facts["preset"], facts["similarity"], match, facts["reference_f0_hz"])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None  # absent, unreadable or of another layout: measured again and written anew
@@ -143,7 +144,9 @@ def save_matched(cache_dir: Path, engine_version: str, reference_sha256: str, ma
         facts.update(preset_log_f0=match.preset_log_f0, log_f0_shift=match.log_f0_shift,
                      log_f0_scale=match.log_f0_scale, alpha=match.alpha)
     temporary = path.with_suffix(f".{id(matched)}.tmp.npz")
-    np.savez(temporary, facts=json.dumps(facts), eq=match.eq if match is not None else np.zeros(0))
+    empty = np.zeros(0)
+    np.savez(temporary, facts=json.dumps(facts), eq=match.eq if match is not None else empty,
+             eq_unwarped=match.eq_unwarped if match is not None else empty)
     temporary.replace(path)  # whole or absent: a reader never sees half a file
 
 

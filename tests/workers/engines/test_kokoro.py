@@ -118,18 +118,28 @@ def test_a_presets_own_voice_gets_that_preset_unprocessed_and_says_so(engine: Ko
 
 def test_voice_match_changes_the_audio_and_can_be_switched_off(engine: KokoroEngine) -> None:
     reference, rate = _audio(engine, ENGLISH[3] + " " + ENGLISH[4], preset="jm_kumo")
-    raised = resample(reference, rate, 36000)  # read at 24 kHz: the same voice two thirds higher
-    clip = ReferenceClip(samples=raised, sample_rate=rate, sha256=hashlib.sha256(raised.tobytes()).hexdigest())
+    lowered = resample(reference, rate, 36000)  # read at 24 kHz: slower, at two thirds of its pitch
+    clip = ReferenceClip(samples=lowered, sample_rate=rate, sha256=hashlib.sha256(lowered.tobytes()).hexdigest())
     voice = engine.prepare_voice(preset=None, reference=clip)
     assert voice.match is not None and ", matched to your voice: resembles it" in voice.label
-    matched = np.concatenate([e.samples for e in engine.synthesize(
-        text=ENGLISH[0], voice=voice, params=SynthesisParams(), cancel=threading.Event())
-        if isinstance(e, AudioChunk)])
-    plain = np.concatenate([e.samples for e in engine.synthesize(
-        text=ENGLISH[0], voice=voice, params=SynthesisParams(voice_match=False), cancel=threading.Event())
-        if isinstance(e, AudioChunk)])
+
+    def spoken(text: str, *, match: bool) -> np.ndarray:
+        return np.concatenate([e.samples for e in engine.synthesize(
+            text=text, voice=voice, params=SynthesisParams(voice_match=match), cancel=threading.Event())
+            if isinstance(e, AudioChunk)])
+
+    matched, plain = spoken(ENGLISH[0], match=True), spoken(ENGLISH[0], match=False)
     assert len(matched) == len(plain) and not np.array_equal(matched, plain)
     assert np.max(np.abs(matched)) <= 0.98 + 1e-6
+    assert _likeness(matched, plain) < 0.5  # resynthesized: a new waveform (new phases)
+    chinese, chinese_plain = spoken(CHINESE[0], match=True), spoken(CHINESE[0], match=False)
+    assert not np.array_equal(chinese, chinese_plain)  # its EQ ...
+    assert _likeness(chinese, chinese_plain) > 0.8  # ... on the preset's own waveform: its tones untouched
+
+
+def _likeness(audio: np.ndarray, other: np.ndarray) -> float:
+    """Correlation of two waveforms at lag 0: near 1 for a filtered copy, low for a resynthesis."""
+    return float(np.dot(audio, other) / (np.linalg.norm(audio) * np.linalg.norm(other)))
 
 
 def test_unknown_preset_and_bad_speed_are_engine_errors(engine: KokoroEngine) -> None:

@@ -92,6 +92,31 @@ def test_a_matched_voice_onto_itself_changes_little() -> None:
     assert f0_of(match.apply(audio)) == pytest.approx(150.0, rel=0.03)
 
 
+def _band_level_db(audio: np.ndarray, low_hz: float, high_hz: float) -> float:
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    hz = np.fft.rfftfreq(len(audio), 1 / RATE)
+    return float(10 * np.log10(spectrum[(hz >= low_hz) & (hz < high_hz)].sum()))
+
+
+def test_a_tonal_language_keeps_its_pitch_contour_and_timing_and_gets_the_eq() -> None:
+    preset_audio = voiced(120.0, level=0.9)
+    bright = voiced(180.0)
+    bright = (bright + 0.5 * np.diff(bright, prepend=0.0)).astype(np.float32)  # more energy up high
+    match = voice_match(voice_profile(bright, RATE), voice_profile(preset_audio, RATE))
+    out = match.apply(preset_audio, "zh")
+    assert f0_of(out) == pytest.approx(120.0, rel=0.02)  # the preset's own pitch: its tones untouched
+    assert len(out) == len(preset_audio) and out.dtype == np.float32
+    lag = int(np.argmax(np.correlate(out[RATE // 2:RATE // 2 + 4800], preset_audio[RATE // 2 + 200:RATE // 2 + 4400])))
+    assert lag == 200  # no delay: the filter's is removed
+    tilt_before = _band_level_db(preset_audio, 2000, 5000) - _band_level_db(preset_audio, 100, 1000)
+    tilt_after = _band_level_db(out, 2000, 5000) - _band_level_db(out, 100, 1000)
+    assert tilt_after > tilt_before + 1.0  # towards the brighter reference
+    assert np.max(np.abs(out)) <= PEAK_LIMIT + 1e-6
+    rms = 20 * np.log10(np.sqrt(np.mean(out ** 2)) / np.sqrt(np.mean(preset_audio ** 2)))
+    assert -1.0 <= rms <= 0.05
+    assert f0_of(match.apply(preset_audio, "en")) == pytest.approx(180.0, rel=0.05)  # elsewhere all of it
+
+
 def test_a_segment_too_short_to_analyse_passes_through() -> None:
     match = voice_match(voice_profile(voiced(180.0), RATE), voice_profile(voiced(120.0), RATE))
     tiny = voiced(150.0, seconds=0.02)
@@ -161,7 +186,7 @@ def test_a_matched_voice_round_trips_through_the_disk_cache(tmp_path: Path) -> N
     again = load_matched(tmp_path, "v1", "ab" * 32)
     assert again is not None and again.preset == "jm_kumo" and again.similarity == 0.7123
     assert again.match is not None and again.match.alpha == match.alpha
-    assert np.array_equal(again.match.eq, match.eq)
+    assert np.array_equal(again.match.eq, match.eq) and np.array_equal(again.match.eq_unwarped, match.eq_unwarped)
     assert load_matched(tmp_path, "v2", "ab" * 32) is None  # another engine version measures again
 
 
