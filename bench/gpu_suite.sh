@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU suite in one command, for a lent H100/H200 (about 8 minutes): the CUDA tests, then full-size
 # random-weight GLM-TTS (LLM 2048x28, 16/4 heads, vocab 98304; DiT and HiFT at upstream size) single-stream
-# RTF and first audio with the KV-cache table, then bench/serving.py at c=1/4/8, batched against one at a time.
+# RTF and first audio with the KV-cache table, batched flow renders against alone, then bench/serving.py at
+# c=1/4/8, batched (LLM and, by default on CUDA, flow) against one at a time.
 # Every table goes to the results folder (first argument, default bench/results/gpu-<time>).
 #
 #     bench/gpu_suite.sh [results-dir]
@@ -33,9 +34,10 @@ if [ -z "${REDIS_URL:-}" ]; then
     export REDIS_URL="redis://127.0.0.1:$port/0"
     sleep 1
 fi
-step cuda-tests 120 "$PY" -m pytest -m cuda -q -p no:cacheprovider tests
-step kv-cache-full 150 "$PY" bench/glmtts_kv_cache.py --size full --device cuda
-step serving-full 210 "$PY" bench/serving.py --engine glmtts --size full --device cuda --clients 1,4,8 --requests 2
-cat "$OUT"/kv-cache-full.md "$OUT"/serving-full.md 2>/dev/null
+step cuda-tests 100 "$PY" -m pytest -m cuda -q -p no:cacheprovider tests
+step kv-cache-full 140 "$PY" bench/glmtts_kv_cache.py --size full --device cuda
+step flow-batch-full 40 "$PY" bench/glmtts_flow_batch.py --size full --device cuda --repeats 2
+step serving-full 200 "$PY" bench/serving.py --engine glmtts --size full --device cuda --clients 1,4,8 --requests 2
+cat "$OUT"/kv-cache-full.md "$OUT"/flow-batch-full.md "$OUT"/serving-full.md 2>/dev/null
 echo "results in $OUT"
 exit $status

@@ -50,13 +50,14 @@ class EndingHead(torch.nn.Module):
 
 def bench_engine(size: str, device: str, tag: str) -> GlmTtsEngine:
     root = Path(os.environ.get("GLMTTS_CKPT_DIR") or build_tiny_checkpoint(Path(tempfile.mkdtemp()) / "glmtts"))
-    engine = GlmTtsEngine(ckpt_dir=str(root), threads=settings.ENGINE_THREADS, max_batch=settings.WORKER_MAX_BATCH)
+    engine = GlmTtsEngine(ckpt_dir=str(root), threads=settings.ENGINE_THREADS, max_batch=settings.WORKER_MAX_BATCH,
+                          flow_batching=settings.GLMTTS_FLOW_BATCH)
     engine.load(device)
     lm, acoustic = build(SIZES[size], torch.device(device),
                          torch.bfloat16 if device.startswith("cuda") else torch.float32)
     lm.model.lm_head = EndingHead(lm.model.lm_head, lm.special)
     engine.use_lm(lm)
-    engine.models.acoustic = acoustic
+    engine.use_acoustic(acoustic)
     # Its own version: the web keys the cache with it, so no mode is served another mode's results.
     engine.version = f"{engine.version}+random-{size}-{tag}"
     return engine

@@ -28,7 +28,8 @@ def _kokoro_options() -> dict[str, Any]:
 def _glmtts_options() -> dict[str, Any]:
     return {"ckpt_dir": settings.GLMTTS_CKPT_DIR, "trust_remote_code": settings.GLMTTS_TRUST_REMOTE_CODE,
             "use_phoneme": settings.GLMTTS_USE_PHONEME, "threads": settings.ENGINE_THREADS,
-            "cache_dir": Path(settings.ENGINE_CACHE_DIR), "max_batch": settings.WORKER_MAX_BATCH}
+            "cache_dir": Path(settings.ENGINE_CACHE_DIR), "max_batch": settings.WORKER_MAX_BATCH,
+            "flow_batching": settings.GLMTTS_FLOW_BATCH}
 
 
 def _glmtts_unavailable() -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import env_bool, env_float, env_int, env_list, env_str
 
 # --- Worker -------------------------------------------------------------------------------
@@ -24,6 +26,11 @@ GLMTTS_CKPT_DIR = env_str("GLMTTS_CKPT_DIR", "")
 GLMTTS_TRUST_REMOTE_CODE = env_bool("GLMTTS_TRUST_REMOTE_CODE", False)
 # Replace polyphonic Chinese characters by phonemes (upstream --use_phoneme); changes the audio.
 GLMTTS_USE_PHONEME = env_bool("GLMTTS_USE_PHONEME", False)
+# Batch GLM-TTS flow renders of concurrent jobs whose chunks line up: auto = on CUDA only (on a CPU batching
+# the DiT was no faster per job and is not byte-exact), on, off.
+GLMTTS_FLOW_BATCH = env_str("GLMTTS_FLOW_BATCH", "auto")
+if GLMTTS_FLOW_BATCH not in ("auto", "on", "off"):
+    raise ImproperlyConfigured(f"GLMTTS_FLOW_BATCH must be auto, on or off, got {GLMTTS_FLOW_BATCH!r}.")
 WORKER_ENGINES = env_list("WORKER_ENGINES", ["kokoro", "glmtts"] if GLMTTS_CKPT_DIR else ["kokoro"])
 DEFAULT_ENGINE = env_str("DEFAULT_ENGINE", "kokoro")
 ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)

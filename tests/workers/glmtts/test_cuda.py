@@ -1,6 +1,6 @@
 """The GPU paths (`pytest -m cuda`, run by bench/gpu_suite.sh; skipped where there is no CUDA device): bf16
-LLM and flow, continuous batching within a stated tolerance, sampling on the device, CAM++ on CUDA, the
-GPU status and what an offload gives back."""
+LLM and flow, continuous batching and batched flow renders within a stated tolerance, sampling on the
+device, CAM++ on CUDA, the GPU status and what an offload gives back."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from workers.engines.glmtts.lm.slots import SlotDecoder
 from workers.engines.params import SynthesisParams
 
 from .conftest import golden
-from .expectations import llm_texts
+from .expectations import TOLERANCES, llm_texts
 from .tiny_ckpt import build_tiny_checkpoint
 
 pytestmark = [pytest.mark.cuda,
@@ -59,6 +59,29 @@ def test_bf16_engine_speaks_on_cuda_with_jobs_batched(engine: GlmTtsEngine) -> N
     for thread in threads:
         thread.join(120)
     assert sorted(audio) == [0, 1, 2] and all(np.isfinite(a).all() and len(a) for a in audio.values())
+
+
+def test_flow_batching_is_on_by_default_and_rows_match_alone_within_tolerance(engine: GlmTtsEngine) -> None:
+    batcher, flow = engine.flow_batcher, engine.models.acoustic.flow
+    assert batcher is not None  # auto: on CUDA
+    g = golden("e_flow")
+    inputs = flow.prepare(*(g[k].to("cuda") for k in ("token", "prompt_token", "prompt_feat", "embedding")))
+    noises = [torch.randn(1, inputs.condition.shape[1], 80, generator=torch.Generator().manual_seed(seed))
+              .to("cuda", inputs.condition.dtype) for seed in range(3)]
+    mels: dict[int, torch.Tensor] = {}
+    batcher.gather_s = 2.0
+    threads = [threading.Thread(target=lambda i=i: mels.__setitem__(i, batcher.render(inputs, noises[i])))
+               for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    batcher.gather_s = 0.005
+    assert sorted(mels) == [0, 1, 2] and batcher.max_rows >= 2
+    for index, mel in mels.items():  # bf16: the bounds of the bf16 flow against float32
+        drift = (mel.float() - flow.render(inputs, noises[index]).float()).abs()
+        assert float(drift.mean()) < TOLERANCES["bf16_flow_mean_abs"]
+        assert float(drift.max()) < TOLERANCES["bf16_flow_max_abs"]
 
 
 def test_a_batched_step_matches_the_row_alone_within_tolerance(engine: GlmTtsEngine) -> None:

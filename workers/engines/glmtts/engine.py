@@ -6,9 +6,10 @@ chunks while the LLM is still decoding (streaming.py). As upstream, the random s
 segment, so a segment's audio depends on the seed and its own prompt, not on how many segments came before.
 
 Jobs run concurrently, each on its worker thread: their LLM sequences share one continuous-batching decode
-loop (lm/batching.py, `max_batch` slots), their flow and vocoder run on their own threads. A job's codes
-do not depend on the other jobs in the batch (byte-identical audio on a CPU, tests/workers/glmtts/
-test_batching.py).
+loop (lm/batching.py, `max_batch` slots); their vocoder runs on their own threads, and so does their flow,
+except where flow batching is on (by default on CUDA only: acoustic/flow_batching.py), when one thread
+renders chunks of the same shape from several jobs in one batch. A job's codes do not depend on the other
+jobs in the batch (byte-identical audio on a CPU, tests/workers/glmtts/test_batching.py).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pathlib import Path
 
 import torch
 
+from workers.engines.glmtts.acoustic.flow_batching import FlowBatcher
 from workers.engines.glmtts.checkpoint import CheckpointError, CheckpointLayout
 from workers.engines.glmtts.lm.batching import ContinuousBatcher
 from workers.engines.glmtts.lm.llm import SpeechTokenLM
 from workers.engines.glmtts.lm.sampling import SamplingConfig
 from workers.engines.glmtts.longform import Code, PromptCache, TokenizedSegment, generate_long, split_normalized
-from workers.engines.glmtts.pipeline import GlmTtsModels, PromptFeatures, checkpoint_paths_for_version
-from workers.engines.glmtts.streaming import StreamingToken2Wav
+from workers.engines.glmtts.pipeline import AcousticModels, GlmTtsModels, PromptFeatures, checkpoint_paths_for_version
+from workers.engines.glmtts.streaming import FlowRender, StreamingToken2Wav
 from workers.engines.glmtts.voice_store import VoiceFeatureStore
 
 from ..base import AudioChunk, EngineError, Event, PresetVoice, Progress, ReferenceClip, VoicePrompt
@@ -55,6 +57,9 @@ def _until(cancel: threading.Event, codes: Iterable[int]) -> Iterator[int]:
         yield code
 
 
+FLOW_BATCHING = frozenset({"auto", "on", "off"})  # auto: on CUDA only (on a CPU it is slower and inexact)
+
+
 class GlmTtsEngine:
     engine_id = "glmtts"
     display_name = "GLM-TTS"
@@ -68,10 +73,14 @@ class GlmTtsEngine:
 
     def __init__(self, *, ckpt_dir: str, trust_remote_code: bool = False, use_phoneme: bool = False,
                  threads: int = 2, dtype: torch.dtype | None = None, cache_dir: Path | None = None,
-                 max_batch: int = 1) -> None:
+                 max_batch: int = 1, flow_batching: str = "auto") -> None:
         self._ckpt_dir, self._trust, self._threads, self._dtype = ckpt_dir, trust_remote_code, threads, dtype
         self.max_batch = max(1, max_batch)  # jobs decoded together (the worker runs this many at once)
+        if flow_batching not in FLOW_BATCHING:
+            raise ValueError(f"flow_batching must be one of {sorted(FLOW_BATCHING)}, not {flow_batching!r}")
+        self._flow_batching = flow_batching
         self._batcher: ContinuousBatcher | None = None
+        self._flow_batcher: FlowBatcher | None = None
         self._cache_dir = cache_dir
         self._store: VoiceFeatureStore | None = None
         self.use_phoneme = use_phoneme
@@ -92,6 +101,7 @@ class GlmTtsEngine:
             torch.set_num_threads(self._threads)
         self._models = GlmTtsModels(layout, device=device, trust_remote_code=self._trust, dtype=self._dtype)
         self._batcher = ContinuousBatcher(self._models.lm, slots=self.max_batch)
+        self._flow_batcher = self._new_flow_batcher(self._models.acoustic)
         phoneme = "+g2p" if self.use_phoneme else ""
         self.version = f"glmtts-{checkpoint_digest(checkpoint_paths_for_version(layout))[:12]}{phoneme}"
         self._store = VoiceFeatureStore(self._cache_dir, self.version) if self._cache_dir else None
@@ -99,7 +109,9 @@ class GlmTtsEngine:
     def unload(self) -> None:
         if self._batcher is not None:
             self._batcher.close()
-        self._models, self._batcher = None, None
+        if self._flow_batcher is not None:
+            self._flow_batcher.close()
+        self._models, self._batcher, self._flow_batcher = None, None, None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
@@ -119,6 +131,22 @@ class GlmTtsEngine:
             self._batcher.close()
         self.models.lm = lm
         self._batcher = ContinuousBatcher(lm, slots=self.max_batch)
+
+    def use_acoustic(self, acoustic: AcousticModels) -> None:
+        """Render with other flow and vocoder models (benchmarks: random weights of another size)."""
+        if self._flow_batcher is not None:
+            self._flow_batcher.close()
+        self.models.acoustic = acoustic
+        self._flow_batcher = self._new_flow_batcher(acoustic)
+
+    def _new_flow_batcher(self, acoustic: AcousticModels) -> FlowBatcher | None:
+        wanted = self._flow_batching == "on" or (self._flow_batching == "auto" and acoustic.device.type == "cuda")
+        return FlowBatcher(acoustic.flow, max_batch=self.max_batch) if wanted and self.max_batch > 1 else None
+
+    @property
+    def flow_batcher(self) -> FlowBatcher | None:
+        """The shared flow renderer, or None where each job renders its own chunks."""
+        return self._flow_batcher
 
     @property
     def batcher(self) -> ContinuousBatcher:
@@ -192,7 +220,8 @@ class GlmTtsEngine:
                 return
             if isinstance(event, Code):
                 if stream is None:  # a new segment: fresh noise, seeded like the segment's LLM
-                    stream = StreamingToken2Wav(self.models.acoustic, features, params.sample_rate, seed=params.seed)
+                    stream = StreamingToken2Wav(self.models.acoustic, features, params.sample_rate, seed=params.seed,
+                                                flow_render=self._flow_render())
                 audio = stream.push(event.code)
             else:
                 audio = stream.finish() if stream is not None else None
@@ -202,3 +231,6 @@ class GlmTtsEngine:
                 seq += 1
             if isinstance(event, TokenizedSegment):
                 yield Progress("synthesizing", event.index + 1, total)
+
+    def _flow_render(self) -> FlowRender | None:
+        return self._flow_batcher.render if self._flow_batcher is not None else None

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from workers.engines.glmtts.acoustic.flow import FlowInputs
 from workers.engines.glmtts.pipeline import AcousticModels, PromptFeatures
 
 Vocoder = Callable[[torch.Tensor], torch.Tensor]
+FlowRender = Callable[[FlowInputs, torch.Tensor], torch.Tensor]  # (inputs, noise) -> mel: alone or batched
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ class StreamingToken2Wav:
     """Feed `push(codes)` with every new speech code; it returns audio whenever a chunk is ready."""
 
     def __init__(self, models: AcousticModels, voice: PromptFeatures, sample_rate: int, *, seed: int,
-                 schedule: StreamSchedule | None = None) -> None:
+                 schedule: StreamSchedule | None = None, flow_render: FlowRender | None = None) -> None:
         self.models, self.voice, self.sample_rate = models, voice, sample_rate
+        self.flow_render = flow_render or models.flow.render  # e.g. FlowBatcher.render: with other jobs' chunks
         self.schedule = schedule or StreamSchedule()
         self.frame_samples = sample_rate // 50
         self.overlap = int(self.schedule.crossfade_s * sample_rate)
@@ -88,9 +91,12 @@ class StreamingToken2Wav:
         if self.noise.shape[1] < total:
             more = torch.randn(1, total - self.noise.shape[1], 80, generator=self.generator)
             self.noise = torch.cat((self.noise, more), dim=1)
-        return models.flow.inference(torch.tensor([self.codes], dtype=torch.long, device=models.device), prompt,
-                                     voice.mels[self.sample_rate].to(models.device),
-                                     voice.embedding.to(models.device), noise=self.noise[:, :total]).float()
+        with torch.inference_mode():
+            inputs = models.flow.prepare(torch.tensor([self.codes], dtype=torch.long, device=models.device), prompt,
+                                         voice.mels[self.sample_rate].to(models.device),
+                                         voice.embedding.to(models.device))
+            noise = self.noise[:, :total].to(device=models.device, dtype=inputs.condition.dtype)
+            return self.flow_render(inputs, noise).float()
 
     def _target_frames(self, n_tokens: int) -> int:
         flow, n_prompt = self.models.flow, len(self.voice.speech_codes)

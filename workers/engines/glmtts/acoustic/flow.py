@@ -31,13 +31,28 @@ class FlowTrace:
 
 @dataclass(frozen=True)
 class FlowInputs:
-    """Everything the ODE needs besides the noise, for batch 1."""
+    """Everything the ODE needs besides the noise: one utterance from `prepare`, B from `stack_inputs`."""
 
-    text: torch.Tensor  # [1, N] prompt tokens then target tokens
-    condition: torch.Tensor  # [1, T, C] prompt mel at the start (+ projected speaker on the concat path)
-    padding_mask: torch.Tensor  # [1, T] True on real frames
-    speaker: torch.Tensor  # [1, 192] L2-normalised speaker embedding
+    text: torch.Tensor  # [B, N] prompt tokens then target tokens
+    condition: torch.Tensor  # [B, T, C] prompt mel at the start (+ projected speaker on the concat path)
+    padding_mask: torch.Tensor  # [B, T] True on real frames
+    speaker: torch.Tensor  # [B, 192] L2-normalised speaker embedding
     n_prompt_frames: int
+
+    @property
+    def shape_key(self) -> tuple[object, ...]:
+        """Inputs with one key stack into one batch (same token count, frames and prompt)."""
+        return (tuple(self.text.shape), tuple(self.condition.shape), self.n_prompt_frames,
+                self.condition.dtype, self.condition.device)
+
+
+def stack_inputs(rows: list[FlowInputs]) -> FlowInputs:
+    """Several utterances of one `shape_key` as one batch, in order."""
+    if len({row.shape_key for row in rows}) != 1:
+        raise ValueError("only inputs of one shape stack into a batch")
+    return FlowInputs(torch.cat([row.text for row in rows]), torch.cat([row.condition for row in rows]),
+                      torch.cat([row.padding_mask for row in rows]), torch.cat([row.speaker for row in rows]),
+                      rows[0].n_prompt_frames)
 
 
 class FlowModel(nn.Module):
@@ -117,7 +132,13 @@ class FlowModel(nn.Module):
             noise = torch.randn(shape, generator=generator, device=draw_device, dtype=dtype)
         elif tuple(noise.shape) != shape:
             raise ValueError(f"noise must have shape {shape}, got {tuple(noise.shape)}")
-        x = self.solve(inputs, noise.to(device=token.device, dtype=dtype), n_timesteps, trace)
+        return self.render(inputs, noise.to(device=token.device, dtype=dtype), n_timesteps, trace)
+
+    @torch.inference_mode()
+    def render(self, inputs: FlowInputs, noise: torch.Tensor, n_timesteps: int = 10,
+               trace: FlowTrace | None = None) -> torch.Tensor:
+        """Mel [B, mel, T - prompt frames] of B stacked utterances (stack_inputs) from noise [B, T, mel]."""
+        x = self.solve(inputs, noise, n_timesteps, trace)
         return x[:, inputs.n_prompt_frames:].transpose(1, 2)
 
     def solve(self, inputs: FlowInputs, x: torch.Tensor, n_timesteps: int, trace: FlowTrace | None = None
@@ -138,7 +159,8 @@ class FlowModel(nn.Module):
         return x
 
     def _guidance_batch(self, inputs: FlowInputs) -> dict[str, torch.Tensor]:
-        """Estimator kwargs; with CFG, row 0 is conditional and row 1 unconditional (no prompt, no speaker)."""
+        """Estimator kwargs; with CFG, the B conditional rows, then the B unconditional ones (no prompt, no
+        speaker)."""
         kwargs = {"condition_btd": inputs.condition, "text": inputs.text, "padding_mask_bt": inputs.padding_mask,
                   "spkr_emb_bd": inputs.speaker}
         if self.config.inference_cfg_rate <= 0:
@@ -146,20 +168,20 @@ class FlowModel(nn.Module):
         text_uncond = torch.zeros_like(inputs.text) if self.config.speech_token_cfg else inputs.text
         return {"condition_btd": torch.cat((inputs.condition, torch.zeros_like(inputs.condition))),
                 "text": torch.cat((inputs.text, text_uncond)),
-                "padding_mask_bt": inputs.padding_mask.expand(2, -1),
+                "padding_mask_bt": inputs.padding_mask.repeat(2, 1),
                 "spkr_emb_bd": torch.cat((inputs.speaker, torch.zeros_like(inputs.speaker)))}
 
     def _velocity(self, x: torch.Tensor, t: torch.Tensor, batched: dict[str, torch.Tensor],
                   trace: FlowTrace | None) -> torch.Tensor:
-        batch = batched["text"].shape[0]
-        kwargs = dict(batched, middle_point_btd=x.expand(batch, -1, -1), time_step_1d=t[None])
+        batch, rows = batched["text"].shape[0], x.shape[0]
+        kwargs = dict(batched, middle_point_btd=x.repeat(batch // rows, 1, 1), time_step_1d=t[None])
         output = self.estimator(**kwargs)
         if trace is not None:
             trace.step1_inputs, trace.step1_output = kwargs, output
-        if batch == 1:
+        if batch == rows:
             return output
         rate = self.config.inference_cfg_rate
-        return (1.0 + rate) * output[:1] - rate * output[1:]
+        return (1.0 + rate) * output[:rows] - rate * output[rows:]
 
 
 def read_flow_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

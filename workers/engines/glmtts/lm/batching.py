@@ -14,7 +14,6 @@ stops on `close()` within one step.
 from __future__ import annotations
 
 import collections
-import logging
 import queue
 import threading
 from collections.abc import Generator
@@ -22,12 +21,11 @@ from dataclasses import dataclass, field
 
 import torch
 
+from workers.engines.glmtts.batch_loop import POLL_S, BatchLoop
 from workers.engines.glmtts.lm.llm import SequenceSampler, SpeechTokenLM
 from workers.engines.glmtts.lm.sampling import SamplingConfig, nucleus_candidates
 from workers.engines.glmtts.lm.slots import DEFAULT_CAPACITY, SlotDecoder
 
-logger = logging.getLogger(__name__)
-POLL_S = 0.5
 _END = object()
 
 
@@ -75,22 +73,16 @@ class DecodeStream:
         self._batcher.wake()
 
 
-class ContinuousBatcher:
+class ContinuousBatcher(BatchLoop):
     def __init__(self, lm: SpeechTokenLM, *, slots: int, capacity: int = DEFAULT_CAPACITY) -> None:
+        super().__init__("speech decoder", DecoderClosed)
         self.lm, self.slots = lm, slots
         self.decoder = SlotDecoder(lm.model, slots, capacity=capacity)
         self.exact = lm.device.type == "cpu"  # CPU: upstream's draws, one host sync per token costs nothing
         self._waiting: collections.deque[_Sequence] = collections.deque()
         self._active: dict[int, _Sequence] = {}
-        self._wake = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.steps = 0  # batched forwards so far
         self.max_active = 0  # the most sequences one step has advanced
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     @property
     def active(self) -> int:
@@ -102,46 +94,17 @@ class ContinuousBatcher:
         sampler = SequenceSampler(sampling, len(text_ids), eoa=self.lm.special.eoa, device=self.lm.device,
                                   generator=generator, exact=self.exact)
         sequence = _Sequence(self.lm.prompt_ids(prompt_text_ids, text_ids, prompt_speech), sampler)
-        with self._wake:
-            if self._stop.is_set():
-                raise DecoderClosed("The speech decoder is stopped")
-            self._waiting.append(sequence)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="llm-batcher", daemon=True)
-                self._thread.start()
-            self._wake.notify()
+        self._enqueue(lambda: self._waiting.append(sequence))
         return DecodeStream(self, sequence)
 
-    def wake(self) -> None:
-        with self._wake:
-            self._wake.notify()
-
-    def close(self, timeout_s: float = 10.0) -> bool:
-        """Stop the decode thread (sequences still running end with DecoderClosed); False if it did not stop."""
-        self._stop.set()
-        self.wake()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            return not self._thread.is_alive()
-        return True
-
-    def _run(self) -> None:
-        try:
-            with torch.inference_mode():
-                while not self._stop.is_set():
-                    self._admit()
-                    if self._active:
-                        self._step()
-                    else:
-                        with self._wake:
-                            if not self._waiting and not self._stop.is_set():
-                                self._wake.wait(POLL_S)
-        except Exception as exc:  # a bug or an out-of-memory: every sequence hears it, none waits forever
-            logger.exception("The LLM decode loop failed")
-            self._fail_all(exc)
-        finally:
-            self._stop.set()
-            self._fail_all(DecoderClosed("The speech decoder stopped"))
+    def _round(self) -> None:
+        self._admit()
+        if self._active:
+            self._step()
+        else:
+            with self._wake:
+                if not self._waiting and not self._stop.is_set():
+                    self._wake.wait(POLL_S)
 
     def _admit(self) -> None:
         free = [slot for slot in range(self.slots) if slot not in self._active]
