@@ -64,6 +64,20 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _switch_voice_match(page: Any, voice_id: str) -> None:
+    """The library's switch reaches the voice (off, then on again for the rest of the walk)."""
+    def stored() -> bool:
+        return bool(page.request.get(f"/api/v1/voices/{voice_id}").json()["voice_match"])
+
+    switch = page.locator(f"#match-{voice_id}")
+    assert switch.is_checked() and stored()  # on by default
+    switch.uncheck()
+    wait_for(lambda: not stored(), timeout_s=30, what="voice match switched off")
+    page.wait_for_selector(f"#match-{voice_id}:not(:checked)")  # the list re-read from the server says so
+    page.locator(f"#match-{voice_id}").check()
+    wait_for(stored, timeout_s=30, what="voice match switched on again")
+
+
 def _preview_plays(page: Any) -> None:
     """A preset voice's sample (made by the worker at start) plays from the button beside the picker."""
     wait_for(lambda: any(p["voice"] == "jm_kumo" for p in page.request.get("/api/v1/previews").json()["previews"]),
@@ -101,6 +115,7 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     page.wait_for_function("() => !document.body.innerText.includes('Transcribing')", timeout=90_000)
     _shot(page, "02-voices")
     voice_id = page.eval_on_selector("#voice-list li:has-text('My test voice')", "li => li.dataset.voiceId")
+    _switch_voice_match(page, voice_id)
 
     page.goto(f"/?voice={voice_id}")
     page.wait_for_function(f"() => document.getElementById('voice').value === '{voice_id}'")

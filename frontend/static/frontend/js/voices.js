@@ -1,4 +1,5 @@
-// The voice library: upload (with checks before sending) or record, list, play, edit, share, delete.
+// The voice library: upload (with checks before sending) or record, list, play, edit, share, switch the
+// voice match, delete.
 import { api, clearError, el, showError } from "./api.js";
 import { cloningNote } from "./voice-notes.js";
 
@@ -125,8 +126,20 @@ function voiceRow(voice) {
     share,
     el("button", { type: "button", onclick: () => save(voice, { visibility: share.value }, error) }, "Save sharing"),
     el("button", { type: "button", class: "danger", onclick: () => remove(voice, error) }, "Delete"), error);
+  const matcher = engines.find((e) => !e.clones_voices);
+  if (matcher && !voice.is_preset) row.append(matchSwitch(voice, matcher, error));
   if (voice.share_url) row.append(el("p", {}, "Share link: ", el("code", {}, location.origin + voice.share_url)));
   return row;
+}
+
+function matchSwitch(voice, engine, error) {
+  // The engine that cannot clone moves its preset towards this clip (pitch, formants, EQ) unless told not to.
+  const id = `match-${voice.id}`;
+  const box = el("input", { type: "checkbox", id, class: "voice-match" });
+  box.checked = voice.voice_match !== false;
+  box.addEventListener("change", () => save(voice, { voice_match: box.checked }, error));
+  return el("p", {}, box, " ",
+    el("label", { for: id }, `Match ${engine.name}'s preset to this voice (pitch, formants, tone colour)`));
 }
 
 async function save(voice, fields, error) {
