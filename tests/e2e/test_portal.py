@@ -159,6 +159,7 @@ def test_sign_up_upload_synthesize_stream_download_and_cache(browser_page: Any, 
     page.wait_for_url("**/?job=*")
     page.wait_for_function("() => window.__glmtts.doneAt !== null && window.__glmtts.cacheHit === true")
     assert page.eval_on_selector("#voice", "select => select.value") == voice_id
+    assert page.is_checked("input[name=voice_match]")  # the job ran with its voice matched, and says so
 
     _preview_plays(page)
 

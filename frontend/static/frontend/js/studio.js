@@ -36,7 +36,8 @@ function requestBody() {
   const form = new FormData($("studio-form"));
   const body = { text: form.get("text"), strategy: form.get("strategy"), format: "wav",
                  sample_rate: Number(form.get("sample_rate")), seed: Number(form.get("seed") || 0),
-                 use_kv_cache: form.get("use_kv_cache") === "on", use_prompt_cache: form.get("use_prompt_cache") === "on" };
+                 use_kv_cache: form.get("use_kv_cache") === "on", use_prompt_cache: form.get("use_prompt_cache") === "on",
+                 voice_match: form.get("voice_match") === "on" };
   if (form.get("voice")) body.voice_id = form.get("voice");
   if (form.get("engine")) body.engine = form.get("engine");
   for (const name of ["temperature", "top_p", "top_k", "speed"]) {
@@ -54,6 +55,7 @@ function fillForm(job) {
   for (const name of PARAMS) if (job.params[name] !== undefined) $(name).value = String(job.params[name]);
   document.getElementsByName("use_kv_cache")[0].checked = job.params.use_kv_cache !== false;
   document.getElementsByName("use_prompt_cache")[0].checked = job.params.use_prompt_cache !== false;
+  document.getElementsByName("voice_match")[0].checked = job.params.voice_match !== false;
   pickers.relabel();
   pickers.describe();
   updateCount();
