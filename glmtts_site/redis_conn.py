@@ -11,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import weakref
 from functools import lru_cache
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.connection import parse_url
+
+from .redis_cancel import cancellable
 
 CONNECT_TIMEOUT_S = 2.0
 SOCKET_TIMEOUT_S = 10.0
@@ -38,15 +42,21 @@ def get_redis() -> redis.Redis:
     return _client_for(settings.REDIS_URL)
 
 
+def async_pool_options(url: str) -> dict[str, Any]:
+    """asyncio connection-pool keywords for `url`: our timeouts, and connections whose sends keep a
+    cancellation (redis_cancel)."""
+    options: dict[str, Any] = {**parse_url(url), "socket_connect_timeout": CONNECT_TIMEOUT_S,
+                               "socket_timeout": SOCKET_TIMEOUT_S, "health_check_interval": HEALTH_CHECK_S}
+    options["connection_class"] = cancellable(options.get("connection_class", aioredis.Connection))
+    return options
+
+
 def new_async_redis(*, max_connections: int | None = None) -> aioredis.Redis:
     """A fresh asyncio client; the caller owns it (bind it to one event loop, close it at exit)."""
+    options = async_pool_options(settings.REDIS_URL)
     if max_connections is None:
-        return aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                       socket_timeout=SOCKET_TIMEOUT_S, health_check_interval=HEALTH_CHECK_S)
-    pool = aioredis.BlockingConnectionPool.from_url(
-        settings.REDIS_URL, max_connections=max_connections, timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S,
-        health_check_interval=HEALTH_CHECK_S)
+        return aioredis.Redis.from_pool(aioredis.ConnectionPool(**options))
+    pool = aioredis.BlockingConnectionPool(max_connections=max_connections, timeout=SOCKET_TIMEOUT_S, **options)
     return aioredis.Redis(connection_pool=pool)
 
 
@@ -67,7 +77,7 @@ def loop_redis() -> aioredis.Redis:
 
 
 def channel_layer_host(url: str) -> dict[str, object]:
-    """channels-redis host options: it blocks 5 s per receive (BZPOPMIN), so the socket must wait longer
-    than that, or every quiet websocket dies with "Timeout reading from" (redis-py's default is 5 s)."""
-    return {"address": url, "socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": SOCKET_TIMEOUT_S,
-            "health_check_interval": HEALTH_CHECK_S, "retry_on_timeout": False}
+    """channels-redis host options (its connection-pool keywords): it blocks 5 s per receive (BZPOPMIN), so
+    the socket must wait longer than that, or every quiet websocket dies with "Timeout reading from"
+    (redis-py's default is 5 s); and a consumer's receive must end when its socket does (redis_cancel)."""
+    return {**async_pool_options(url), "retry_on_timeout": False}
