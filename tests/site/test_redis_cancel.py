@@ -35,6 +35,7 @@ async def test_a_refused_sockets_consumer_ends_when_its_client_leaves() -> None:
 def test_every_scheme_keeps_its_transport_and_gets_the_send(url: str, base: type) -> None:
     for options in (async_pool_options(url), channel_layer_host(url)):
         connection_class = options["connection_class"]
+        assert isinstance(connection_class, type)
         assert issubclass(connection_class, base) and connection_class is not base
         assert connection_class.__mro__[2] is base  # right after the send: the transport's own connect
         assert options["socket_timeout"] and options["db"] == 3
