@@ -2,10 +2,11 @@
 a task to end without ever waiting forever.
 
 Cancelling an asyncio task is not a reliable way to stop it here: on Python 3.11, `asyncio.wait_for`
-(which redis-py uses around socket writes) can swallow a cancellation that arrives while the
-operation completes, and we measured about half of the cancels landing in the first milliseconds
-of a redis-py command swallowed. So every loop has its own stop signal, and `stop_task` only
-cancels as a last resort, then gives up instead of hanging.
+can swallow a cancellation that arrives while the operation completes, and we measured about half of
+the cancels landing in the first milliseconds of a redis-py command swallowed (redis-py wraps its
+socket writes in it; glmtts_site/redis_cancel.py gives our connections a send that keeps the
+cancellation). So our own bounded waits use `bounded` (asyncio.timeout), every loop has its own stop
+signal, and `stop_task` only cancels as a last resort, then gives up instead of hanging.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Errors of a Redis or database outage (a restart, a dropped connection, a timeout): retry them.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (RedisError, OperationalError, InterfaceError, OSError,
@@ -53,3 +56,9 @@ async def stop_task(task: asyncio.Future[Any], *, timeout_s: float, what: str) -
             task.cancel()
     logger.error("%s did not stop within %.0f s; abandoned", what, 2 * timeout_s)
     return False
+
+
+async def bounded(awaitable: Awaitable[T], limit_s: float) -> T:
+    """`await awaitable` for at most `limit_s` seconds (TimeoutError after), without asyncio.wait_for."""
+    async with asyncio.timeout(limit_s):
+        return await awaitable

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
+from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, bounded, stop_task
 from synthesis.jobs import services
 from synthesis.jobs.dispatch import dispatch_due, dispatch_for_idle_worker
 from synthesis.jobs.events import EventType, cancel_key, job_group, publish_event
@@ -221,8 +221,8 @@ class JobConsumer:
         backoff = Backoff(first_s=0.2, cap_s=5.0)
         while True:
             try:
-                entry_id = await asyncio.wait_for(publish_event(self.client, job_id, event_type, data, pcm),
-                                                  timeout=CALL_TIMEOUT_S)
+                entry_id = await bounded(publish_event(self.client, job_id, event_type, data, pcm),
+                                         limit_s=CALL_TIMEOUT_S)
                 break
             except TRANSIENT_ERRORS as exc:
                 if backoff.failures >= 6:
@@ -232,8 +232,8 @@ class JobConsumer:
         layer = get_channel_layer()
         if layer is not None:
             try:
-                await asyncio.wait_for(layer.group_send(job_group(job_id), {"type": "job.event", "entry": entry_id}),
-                                       timeout=CALL_TIMEOUT_S)
+                await bounded(layer.group_send(job_group(job_id), {"type": "job.event", "entry": entry_id}),
+                              limit_s=CALL_TIMEOUT_S)
             except Exception as exc:  # a lost notice only delays a socket until its next poll
                 logger.warning("Channel-layer notice failed: %s", exc)
 
@@ -285,9 +285,9 @@ class JobConsumer:
         while not done.is_set():
             try:
                 if loop.time() - refreshed_at >= interval:
-                    await asyncio.wait_for(self.queue.refresh(run.entry), timeout=CALL_TIMEOUT_S)
+                    await bounded(self.queue.refresh(run.entry), limit_s=CALL_TIMEOUT_S)
                     refreshed_at = loop.time()
-                if await asyncio.wait_for(self.client.exists(cancel_key(run.entry.job_id)), timeout=CALL_TIMEOUT_S):
+                if await bounded(self.client.exists(cancel_key(run.entry.job_id)), limit_s=CALL_TIMEOUT_S):
                     run.cancel.set()
             except TRANSIENT_ERRORS as exc:
                 logger.warning("Claim refresh of job %s failed, retrying: %s", run.entry.job_id, exc)

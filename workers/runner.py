@@ -33,7 +33,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from glmtts_site.redis_conn import new_async_redis
-from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, stop_task
+from glmtts_site.resilience import TRANSIENT_ERRORS, Backoff, bounded, stop_task
 from voices.tasks import voice_tasks_key
 
 from .control import gpu_status
@@ -138,9 +138,9 @@ class WorkerRunner:
     async def heartbeat_loop(self, client: aioredis.Redis) -> None:
         while not self.stop_event.is_set():
             self.refresh_state()
-            await asyncio.wait_for(heartbeat_write(client, self.state), timeout=10)
+            await bounded(heartbeat_write(client, self.state), limit_s=10)
             if self.engines:  # with every beat: a Redis that restarted empty knows the versions again at once
-                await asyncio.wait_for(announce_engines(client, self.state.engines), timeout=10)
+                await bounded(announce_engines(client, self.state.engines), limit_s=10)
             await self.sleep(settings.WORKER_HEARTBEAT_INTERVAL_S)
 
     async def job_loop(self) -> None:
@@ -236,7 +236,7 @@ class WorkerRunner:
                                     max_jobs=settings.WORKER_MAX_BATCH)
         self.refresh_state()  # say "idle" at once: the web sends jobs only to serving workers
         with contextlib.suppress(*TRANSIENT_ERRORS):
-            await asyncio.wait_for(heartbeat_write(client, self.state), timeout=10)
+            await bounded(heartbeat_write(client, self.state), limit_s=10)
         logger.info("Worker %s ready on %s with %s", self.state.worker_id, self.device, list(self.engines))
         return WorkerLoops(self, client, voice_queue)
 
@@ -256,11 +256,11 @@ class WorkerRunner:
         if self.consumer:
             self.threads_left_behind = not await asyncio.to_thread(self.consumer.close)
         with contextlib.suppress(*TRANSIENT_ERRORS):
-            await asyncio.wait_for(heartbeat_clear(client, self.state.worker_id), timeout=5)
+            await bounded(heartbeat_clear(client, self.state.worker_id), limit_s=5)
         with contextlib.suppress(*TRANSIENT_ERRORS):
-            await asyncio.wait_for(client.aclose(), timeout=5)
+            await bounded(client.aclose(), limit_s=5)
         layer = get_channel_layer()
         if layer is not None and hasattr(layer, "close_pools"):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(layer.close_pools(), timeout=5)  # the layer's pools belong to this loop
+                await bounded(layer.close_pools(), limit_s=5)  # the layer's pools belong to this loop
         logger.info("Worker %s stopped", self.state.worker_id)

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from glmtts_site.edge_purge import KEEP_ERRORS, error_entry, purge_enabled, purge_errors_key, purge_stream_key
+from glmtts_site.resilience import bounded
 
 from .cdn_purger import CloudflarePurger, PurgeFailed, PurgeInterrupted
 from .control import control_channel, release_gpu_memory
@@ -123,7 +124,7 @@ class WorkerLoops:
                         await asyncio.to_thread(self.offload, "staff request")
                 self.maybe_idle_offload()
         finally:
-            await asyncio.wait_for(pubsub.aclose(), timeout=5)
+            await bounded(pubsub.aclose(), limit_s=5)
 
     def offload(self, reason: str) -> None:
         engines, consumer = self.runner.engines, self.runner.consumer

@@ -27,6 +27,7 @@ from glmtts_site.metrics.web import count_refusal, websocket_connections
 from glmtts_site.parsers import json_loads_untrusted
 from glmtts_site.ratelimit import RateLimited, cap_release, cap_take, rate_limit_async
 from glmtts_site.redis_conn import loop_redis
+from glmtts_site.resilience import bounded
 from synthesis.jobs.events import END_GRACE_S, EventType, decode_event, events_key, job_group
 from synthesis.models import SynthesisJob
 from synthesis.realtime.job_db import cancel_owned_job, load_owned_job, queue_position, refresh_job, submit_from_socket
@@ -121,8 +122,7 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
     async def follow(self, job: SynthesisJob) -> None:
         self.job = job
         self.source = str(job.leader_id or job.pk)  # followers hear their leader's audio
-        await asyncio.wait_for(self.channel_layer.group_add(job_group(self.source), self.channel_name),
-                               timeout=STOP_WAIT_S)
+        await bounded(self.channel_layer.group_add(job_group(self.source), self.channel_name), limit_s=STOP_WAIT_S)
         self.pump = asyncio.create_task(self._pump())
 
     async def refuse(self, code: int, error: str, message: str) -> None:
@@ -138,11 +138,11 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
             await asyncio.wait({self.pump}, timeout=STOP_WAIT_S)
         with contextlib.suppress(Exception):  # the socket is gone either way; the slot expires by itself
             if self.source is not None:
-                await asyncio.wait_for(self.channel_layer.group_discard(job_group(self.source), self.channel_name),
-                                       timeout=STOP_WAIT_S)
+                await bounded(self.channel_layer.group_discard(job_group(self.source), self.channel_name),
+                              limit_s=STOP_WAIT_S)
             if self.holds_slot:
-                await asyncio.wait_for(cap_release("ws_open", self.user.pk, self.channel_name, loop_redis()),
-                                       timeout=STOP_WAIT_S)
+                await bounded(cap_release("ws_open", self.user.pk, self.channel_name, loop_redis()),
+                              limit_s=STOP_WAIT_S)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.bucket.take():
@@ -187,7 +187,7 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
     async def _pump(self) -> None:
         assert self.job is not None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.started.wait(), timeout=START_GRACE_S)
+            await bounded(self.started.wait(), limit_s=START_GRACE_S)
         try:
             await self._stream(loop_redis())
         except asyncio.CancelledError:
@@ -226,7 +226,7 @@ class JobStreamConsumer(AsyncWebsocketConsumer):
             if not reply:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=POLL_S)
+                    await bounded(self.wake.wait(), limit_s=POLL_S)
                 if time.monotonic() - quiet_since >= KEEPALIVE_S:
                     await self.send_json({"type": "ping"})
                     quiet_since = time.monotonic()

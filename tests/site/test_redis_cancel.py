@@ -1,16 +1,21 @@
 """Cancellation reaches tasks blocked on Redis (glmtts_site/redis_cancel.py): a refused websocket's
 consumer ends as soon as its client leaves — with redis-py's own connections its channel-layer receive
 lost the cancellation (Python 3.11 wait_for) and polled BZPOPMIN until someone cancelled it again — and
-every URL scheme gets the cancellation-keeping send on its own connection class."""
+every URL scheme gets the cancellation-keeping send on its own connection class; and our own bounded
+waits (resilience.bounded) keep a cancellation that asyncio.wait_for drops."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable
 
 import pytest
 import redis.asyncio as aioredis
 
 from glmtts_site.redis_conn import async_pool_options, channel_layer_host, new_async_redis
+from glmtts_site.resilience import bounded
 from tests.support.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,3 +58,29 @@ async def test_a_cancelled_blocking_read_ends_and_the_client_still_works() -> No
         assert await client.ping()
     finally:
         await client.aclose()
+
+
+async def _cancelled_as_the_wait_ends(wait: Callable[[Awaitable[bool]], Awaitable[bool]]) -> bool:
+    """True when a cancel that arrives in the loop turn the awaited operation completes is kept."""
+    done = asyncio.Event()
+
+    async def waiter() -> str:
+        await wait(done.wait())
+        return "ran on"
+
+    task = asyncio.ensure_future(waiter())
+    await asyncio.sleep(0)
+    done.set()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return task.cancelled()
+
+
+async def test_our_bounded_wait_keeps_a_cancel_that_wait_for_drops() -> None:
+    assert await _cancelled_as_the_wait_ends(lambda operation: bounded(operation, limit_s=5))
+    if sys.version_info < (3, 12):  # the fault itself, as Python 3.11 has it
+        assert not await _cancelled_as_the_wait_ends(lambda operation: asyncio.wait_for(operation, timeout=5))
+    with pytest.raises(TimeoutError):
+        await bounded(asyncio.sleep(1), limit_s=0.01)
+    assert await bounded(asyncio.sleep(0, result="value"), limit_s=1) == "value"
