@@ -28,7 +28,7 @@ EQ_SMOOTH_BINS = 9  # ~210 Hz at 24 kHz / 1024
 PEAK_LIMIT = 0.98
 KNEE = 0.8  # below it samples are left alone; above it they approach PEAK_LIMIT and never reach it
 _DB_TO_LOG_POWER = np.log(10) / 10
-# WORLD resynthesis (even with nothing changed) cost Chinese 0.01-0.06 of Whisper's CER on every preset, where
+# WORLD resynthesis (even with nothing changed) cost Chinese 0.01-0.06 of Whisper's CER on each preset measured, where
 # English lost nothing measurable: tones live in the F0 contour that dio/stonemask re-estimate. There only the
 # EQ applies, as a filter on the preset's own waveform.
 TONAL_LANGUAGES = frozenset({"zh"})
